@@ -1,0 +1,225 @@
+package io.fjord.storage;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every partition log under one data directory: {@code <dataDir>/<topic>-<partition>/}.
+ *
+ * <p>The data directory holds a {@code .lock} file locked (with an OS file lock) for as long as
+ * the manager is open, so a second process, or a second manager in this one, fails fast with
+ * {@link DataDirLockedException} instead of corrupting logs. A deleted partition's directory is
+ * first renamed to {@code <name>.<uuid>-delete} (atomic, so a restart never sees half of it) and
+ * then removed; leftovers are removed at the next open.
+ *
+ * <p>Threads: the map of logs is safe for any thread. Each {@link PartitionLog} keeps its own
+ * single-writer rule.
+ */
+public final class LogManager implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LogManager.class);
+
+    static final String LOCK_FILE = ".lock";
+    private static final String DELETE_SUFFIX = "-delete";
+
+    private final Path dataDir;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final LongSupplier clockMs;
+    private final Map<PartitionId, PartitionLog> logs = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private LogManager(Path dataDir, FileChannel lockChannel, FileLock lock, LongSupplier clockMs) {
+        this.dataDir = dataDir;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        this.clockMs = clockMs;
+    }
+
+    /**
+     * Locks {@code dataDir} (creating it if needed) and opens every partition log in it, with the
+     * config {@code configFor} gives each.
+     */
+    public static LogManager open(Path dataDir, Function<PartitionId, LogConfig> configFor, LongSupplier clockMs) {
+        try {
+            Files.createDirectories(dataDir);
+        } catch (IOException e) {
+            throw new StorageException("cannot create data directory", dataDir, e);
+        }
+        Path lockPath = dataDir.resolve(LOCK_FILE);
+        FileChannel ch;
+        FileLock lock;
+        try {
+            ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new StorageException("cannot open lock file", lockPath, e);
+        }
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        } catch (IOException e) {
+            closeQuietly(ch);
+            throw new StorageException("cannot lock data directory", lockPath, e);
+        }
+        if (lock == null) {
+            closeQuietly(ch);
+            throw new DataDirLockedException(lockPath);
+        }
+        LogManager manager = new LogManager(dataDir, ch, lock, clockMs);
+        try {
+            manager.loadAll(configFor);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+        return manager;
+    }
+
+    private void loadAll(Function<PartitionId, LogConfig> configFor) {
+        long startNs = System.nanoTime();
+        List<Path> leftovers = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dataDir, Files::isDirectory)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(DELETE_SUFFIX)) {
+                    leftovers.add(p);
+                    continue;
+                }
+                PartitionId id = PartitionId.parseDirName(name);
+                if (id == null) {
+                    log.warn("{}: not a partition directory; ignoring it", p);
+                    continue;
+                }
+                logs.put(id, PartitionLog.open(p, configFor.apply(id), clockMs));
+            }
+        } catch (IOException e) {
+            throw new StorageException("cannot list data directory", dataDir, e);
+        }
+        for (Path p : leftovers) {
+            deleteRecursively(p);
+        }
+        log.info(
+                "{}: opened {} partition logs in {} ms",
+                dataDir,
+                logs.size(),
+                (System.nanoTime() - startNs) / 1_000_000);
+    }
+
+    /** The log of {@code id}, created with {@code config} if it does not exist. */
+    public PartitionLog getOrCreate(PartitionId id, LogConfig config) {
+        ensureOpen();
+        return logs.computeIfAbsent(id, k -> PartitionLog.open(dataDir.resolve(k.dirName()), config, clockMs));
+    }
+
+    /** The log of {@code id}, or null. */
+    public PartitionLog get(PartitionId id) {
+        return logs.get(id);
+    }
+
+    public Collection<PartitionLog> logs() {
+        return Collections.unmodifiableCollection(logs.values());
+    }
+
+    public Map<PartitionId, PartitionLog> logsById() {
+        return Collections.unmodifiableMap(logs);
+    }
+
+    /**
+     * Removes a partition and its files. The caller must be the log's owner (no append running);
+     * readers holding slices can finish. Returns false if there was no such log.
+     */
+    public boolean delete(PartitionId id) {
+        ensureOpen();
+        PartitionLog pl = logs.remove(id);
+        if (pl == null) {
+            return false;
+        }
+        Path doomed = dataDir.resolve(
+                id.dirName() + "." + UUID.randomUUID().toString().replace("-", "") + DELETE_SUFFIX);
+        try {
+            pl.close();
+            Files.move(pl.dir(), doomed);
+            CheckpointFile.fsyncDirectory(dataDir);
+        } catch (IOException e) {
+            throw new StorageException("cannot delete partition " + id, pl.dir(), e);
+        }
+        deleteRecursively(doomed);
+        return true;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    /** Closes every log cleanly (so the next open scans nothing) and releases the lock. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        StorageException first = null;
+        for (PartitionLog pl : logs.values()) {
+            try {
+                pl.close();
+            } catch (StorageException e) {
+                log.error("{}: close failed: {}", pl.dir(), e.getMessage());
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        logs.clear();
+        try {
+            lock.release();
+        } catch (IOException e) {
+            log.warn("{}: cannot release lock: {}", dataDir, e.toString());
+        }
+        closeQuietly(lockChannel);
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("log manager is closed: " + dataDir);
+        }
+    }
+
+    private static void deleteRecursively(Path root) {
+        try (var walk = Files.walk(root)) {
+            List<Path> paths = walk.sorted(Collections.reverseOrder()).toList();
+            for (Path p : paths) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            log.warn("{}: cannot delete: {}", root, e.toString());
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // nothing left to do
+        }
+    }
+}

@@ -1,0 +1,605 @@
+package io.fjord.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The log of one partition: an ordered run of {@link Segment}s in one directory, offsets dense
+ * from the log start offset to the high watermark.
+ *
+ * <p>Files in the directory:
+ *
+ * <ul>
+ *   <li>{@code <20-digit base offset>.log}, {@code .index}, {@code .timeindex}: the segments.
+ *   <li>{@code .clean-shutdown}: written by {@link #close()}, removed (durably) by {@link #open};
+ *       when present at open, recovery trusts the files and scans nothing.
+ *   <li>{@code log-start-offset}: a {@link CheckpointFile}, written when {@link
+ *       #advanceLogStartOffset} moves the start inside a segment (DeleteRecords).
+ *   <li>{@code *.deleted}: segments that retention removed while a reader still held them; removed
+ *       at the next open.
+ * </ul>
+ *
+ * <p>Durability: every segment but the last is sealed (fsynced) before the next one is created, so
+ * after a crash only the last segment can hold a torn or unflushed tail, and an unclean open
+ * validates just that segment, batch by batch, truncating at the first bad batch. Data covered by
+ * {@link #flush()} survives kill -9 and power loss; data not yet flushed survives kill -9 (it is in
+ * the page cache) but may be lost with power; it never leaves a corrupt log.
+ *
+ * <p>Threads: <b>single writer</b>. {@link #append}, {@link #roll}, {@link #flush}, {@link
+ * #maybeFlush}, {@link #truncateTo}, {@link #applyRetention}, {@link #advanceLogStartOffset} and
+ * {@link #close} must be called by one owner thread at a time (in the broker: the partition's
+ * event loop). {@link #read}, {@link #offsetForTimestamp}, {@link #highWatermark} and {@link
+ * #logStartOffset} may be called from any thread without locks: they see the log up to the last
+ * published high watermark, never a half-written batch.
+ */
+public final class PartitionLog implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PartitionLog.class);
+
+    static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
+    static final String LOG_START_FILE = "log-start-offset";
+
+    /** What readers may see: published after each change by the writer. */
+    private record End(long nextOffset, long activeBaseOffset, int activeSizeBytes) {}
+
+    private final Path dir;
+    private final LongSupplier clockMs;
+    private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+    private volatile LogConfig config;
+    private volatile End end;
+    private volatile long logStartOffset;
+    private volatile long flushedOffset;
+    private final boolean recoveredCleanly;
+    private final long recoveryBytesScanned;
+    private final long recoveryBytesTruncated;
+
+    // Writer-owned.
+    private Segment active;
+    private long unflushedBatches;
+    private long lastFlushMs;
+    private boolean closed;
+
+    private PartitionLog(Path dir, LogConfig config, LongSupplier clockMs, boolean clean, Segment.RecoveryStats stats) {
+        this.dir = dir;
+        this.config = config;
+        this.clockMs = clockMs;
+        this.recoveredCleanly = clean;
+        this.recoveryBytesScanned = stats.bytesScanned;
+        this.recoveryBytesTruncated = stats.bytesTruncated;
+    }
+
+    /** Opens (creating if needed) the log in {@code dir}, recovering it if it was not closed cleanly. */
+    public static PartitionLog open(Path dir, LogConfig config, LongSupplier clockMs) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StorageException("cannot create log directory", dir, e);
+        }
+        Path marker = dir.resolve(CLEAN_SHUTDOWN_FILE);
+        boolean clean = Files.exists(marker);
+        long nowMs = clockMs.getAsLong();
+        List<Long> bases = listSegments(dir);
+        long[] startCheckpoint = CheckpointFile.read(dir.resolve(LOG_START_FILE));
+        Segment.RecoveryStats stats = new Segment.RecoveryStats();
+        PartitionLog pl = new PartitionLog(dir, config, clockMs, clean, stats);
+        try {
+            if (bases.isEmpty()) {
+                long base = startCheckpoint != null && startCheckpoint.length == 1 ? startCheckpoint[0] : 0;
+                Segment s = Segment.create(dir, base, config, nowMs);
+                pl.segments.put(base, s);
+            } else {
+                for (int i = 0; i < bases.size(); i++) {
+                    boolean last = i == bases.size() - 1;
+                    Segment s = Segment.open(dir, bases.get(i), config, last, last && !clean, nowMs, stats);
+                    pl.segments.put(s.baseOffset, s);
+                }
+            }
+            pl.checkContinuity();
+        } catch (RuntimeException e) {
+            pl.segments.values().forEach(Segment::closeQuietly);
+            throw e;
+        }
+        pl.active = pl.segments.lastEntry().getValue();
+        long start = pl.segments.firstKey();
+        if (startCheckpoint != null && startCheckpoint.length == 1) {
+            start = Math.max(start, Math.min(startCheckpoint[0], pl.active.nextOffset()));
+        }
+        pl.logStartOffset = start;
+        pl.publish();
+        if (!clean) {
+            pl.active.flush(); // what recovery kept may sit only in the page cache
+        }
+        pl.flushedOffset = pl.active.nextOffset();
+        pl.lastFlushMs = nowMs;
+        try {
+            Files.deleteIfExists(marker);
+            CheckpointFile.fsyncDirectory(dir);
+        } catch (IOException e) {
+            pl.segments.values().forEach(Segment::closeQuietly);
+            throw new StorageException("cannot remove clean-shutdown marker", marker, e);
+        }
+        if (!clean) {
+            log.info(
+                    "{}: recovered after unclean shutdown, scanned {} bytes, truncated {} bytes; offsets [{}, {})",
+                    dir,
+                    stats.bytesScanned,
+                    stats.bytesTruncated,
+                    pl.logStartOffset,
+                    pl.end.nextOffset);
+        }
+        return pl;
+    }
+
+    /** Base offsets of the {@code .log} files in {@code dir}, sorted; removes leftovers on the way. */
+    private static List<Long> listSegments(Path dir) {
+        List<Long> bases = new ArrayList<>();
+        List<Path> orphans = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                String name = p.getFileName().toString();
+                long base = Segment.parseBaseOffset(name);
+                if (base >= 0) {
+                    bases.add(base);
+                } else if (name.endsWith(Segment.DELETED_SUFFIX) || name.endsWith(".tmp")) {
+                    orphans.add(p);
+                }
+            }
+            for (Path p : orphans) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new StorageException("cannot list log directory", dir, e);
+        }
+        bases.sort(null);
+        return bases;
+    }
+
+    private void checkContinuity() {
+        Segment prev = null;
+        for (Segment s : segments.values()) {
+            if (prev != null && prev.nextOffset() != s.baseOffset) {
+                throw new CorruptSegmentException(
+                        prev.logPath(),
+                        prev.baseOffset,
+                        prev.sizeBytes(),
+                        "segment ends at offset " + prev.nextOffset() + " but the next segment starts at "
+                                + s.baseOffset);
+            }
+            prev = s;
+        }
+    }
+
+    private void publish() {
+        end = new End(active.nextOffset(), active.baseOffset, active.sizeBytes());
+    }
+
+    /**
+     * Validates and appends record batches (v2, back to back from the buffer's position to its
+     * limit). Assigns offsets by rewriting each batch's baseOffset <em>in the given buffer</em>
+     * (which must be writable); the CRC does not cover it, so it stays valid. Either every batch is
+     * appended or none is.
+     *
+     * @throws StorageException when the disk fails; nothing of the append is visible then
+     */
+    public AppendResult append(ByteBuffer batches) {
+        ensureOpen();
+        LogConfig cfg = config;
+        int start = batches.position();
+        int limit = batches.limit();
+        if (start == limit) {
+            return new AppendResult.Rejected(BatchError.EMPTY, 0);
+        }
+        int count = 0;
+        long records = 0;
+        for (int pos = start; pos < limit; count++) {
+            BatchError err = RecordBatchHeader.validate(batches, pos, limit, cfg.maxBatchBytes());
+            if (err != null) {
+                return new AppendResult.Rejected(err, count);
+            }
+            records += RecordBatchHeader.recordsCount(batches, pos);
+            pos += RecordBatchHeader.sizeBytes(batches, pos);
+        }
+        long nowMs = clockMs.getAsLong();
+        long first = active.nextOffset();
+        long last = first + records - 1;
+        if (active.isSealed() || active.shouldRoll(cfg, limit - start, last, nowMs)) {
+            roll(nowMs);
+        }
+        long next = first;
+        long maxTs = Long.MIN_VALUE;
+        for (int pos = start; pos < limit; ) {
+            batches.putLong(pos + RecordBatchHeader.BASE_OFFSET_OFFSET, next);
+            next += RecordBatchHeader.lastOffsetDelta(batches, pos) + 1;
+            maxTs = Math.max(maxTs, RecordBatchHeader.maxTimestamp(batches, pos));
+            pos += RecordBatchHeader.sizeBytes(batches, pos);
+        }
+        assert next == last + 1;
+        active.append(batches, count, last);
+        publish();
+        unflushedBatches += count;
+        if (unflushedBatches >= cfg.flushIntervalBatches() || nowMs - lastFlushMs >= cfg.flushIntervalMs()) {
+            flush(nowMs);
+        }
+        return new AppendResult.Appended(first, last, maxTs, count);
+    }
+
+    /**
+     * Reads whole batches starting with the one that contains {@code offset}: at most {@code
+     * maxBytes}, but always at least one whole batch, and never across a segment boundary. Lock-free;
+     * any thread. The caller must close the returned slice.
+     */
+    public ReadResult read(long offset, int maxBytes) {
+        ByteBuffer header = ByteBuffer.allocate(RecordBatchHeader.HEADER_SIZE);
+        while (true) {
+            End e = end;
+            long start = logStartOffset;
+            if (offset < start || offset > e.nextOffset) {
+                return new ReadResult.OffsetOutOfRange(offset, start, e.nextOffset);
+            }
+            if (offset == e.nextOffset) {
+                return LogSlice.empty(start, e.nextOffset);
+            }
+            Map.Entry<Long, Segment> entry = segments.floorEntry(offset);
+            if (entry == null) {
+                continue; // the segment was deleted after we read the start offset; look again
+            }
+            Segment seg = entry.getValue();
+            if (!seg.retain()) {
+                continue;
+            }
+            try {
+                int endPos = seg.baseOffset == e.activeBaseOffset ? e.activeSizeBytes : seg.sizeBytes();
+                int pos = seg.findBatchPosition(offset, endPos, header);
+                if (pos < 0) {
+                    throw new CorruptSegmentException(
+                            seg.logPath(), seg.baseOffset, endPos, "no batch holds offset " + offset);
+                }
+                long firstBatchOffset = RecordBatchHeader.baseOffset(header, 0);
+                int endRead = seg.readEndPosition(pos, maxBytes, endPos, header);
+                return new LogSlice(seg, pos, endRead - pos, firstBatchOffset, start, e.nextOffset);
+            } catch (RuntimeException ex) {
+                seg.release();
+                throw ex;
+            }
+        }
+    }
+
+    /** A batch found by timestamp: its base offset and its maxTimestamp. */
+    public record TimestampOffset(long offset, long timestampMs) {}
+
+    /**
+     * The first batch, at or above the log start offset, whose maxTimestamp is at or after {@code
+     * targetMs} (Kafka's ListOffsets by timestamp, at batch granularity). Lock-free; any thread.
+     */
+    public Optional<TimestampOffset> offsetForTimestamp(long targetMs) {
+        ByteBuffer header = ByteBuffer.allocate(RecordBatchHeader.HEADER_SIZE);
+        End e = end;
+        long start = logStartOffset;
+        Map.Entry<Long, Segment> firstEntry = segments.floorEntry(start);
+        Long from = firstEntry == null ? segments.firstKey() : firstEntry.getKey();
+        for (Segment seg : segments.tailMap(from).values()) {
+            if (seg.baseOffset >= e.nextOffset) {
+                break;
+            }
+            boolean activeAtSnapshot = seg.baseOffset == e.activeBaseOffset;
+            if (!activeAtSnapshot && seg.maxTimestampMs() < targetMs) {
+                continue;
+            }
+            if (!seg.retain()) {
+                continue;
+            }
+            try {
+                int endPos = activeAtSnapshot ? e.activeSizeBytes : seg.sizeBytes();
+                long[] found = seg.findByTimestamp(targetMs, endPos, header);
+                if (found != null) {
+                    return Optional.of(new TimestampOffset(Math.max(found[0], start), found[1]));
+                }
+            } finally {
+                seg.release();
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Seals the active segment and starts a new one, unless the active segment is empty. Writer only. */
+    public void roll() {
+        ensureOpen();
+        if (active.sizeBytes() > 0) {
+            roll(clockMs.getAsLong());
+        }
+    }
+
+    private void roll(long nowMs) {
+        Segment old = active;
+        old.seal();
+        // Everything before the new segment is on disk now.
+        flushedOffset = Math.max(flushedOffset, old.nextOffset());
+        Segment s = Segment.create(dir, old.nextOffset(), config, nowMs);
+        segments.put(s.baseOffset, s);
+        active = s;
+        publish();
+        log.debug("{}: rolled to new segment at offset {}", dir, s.baseOffset);
+    }
+
+    /** fsyncs everything appended so far. Writer only. */
+    public void flush() {
+        ensureOpen();
+        flush(clockMs.getAsLong());
+    }
+
+    private void flush(long nowMs) {
+        long upTo = active.nextOffset();
+        active.flush();
+        flushedOffset = upTo;
+        unflushedBatches = 0;
+        lastFlushMs = nowMs;
+    }
+
+    /** Flushes if the time-based flush policy says it is due. Writer only; call it periodically. */
+    public void maybeFlush(long nowMs) {
+        ensureOpen();
+        if (unflushedBatches > 0 && nowMs - lastFlushMs >= config.flushIntervalMs()) {
+            flush(nowMs);
+        }
+    }
+
+    /**
+     * Removes every batch from the one containing {@code offset} on (all of it, if the offset falls
+     * inside a batch). Writer only. Readers that hold slices past the new end may see short reads.
+     *
+     * @return the new high watermark
+     */
+    public long truncateTo(long offset) {
+        ensureOpen();
+        if (offset >= end.nextOffset) {
+            return end.nextOffset;
+        }
+        long nowMs = clockMs.getAsLong();
+        if (offset <= segments.firstKey()) {
+            // Everything goes: start over with an empty segment at the requested offset.
+            long base = Math.max(0, offset);
+            end = new End(Math.min(end.nextOffset, base), -1, 0);
+            List<Segment> all = new ArrayList<>(segments.values());
+            segments.clear();
+            all.forEach(Segment::markDeleted);
+            Segment s = Segment.create(dir, base, config, nowMs);
+            segments.put(base, s);
+            active = s;
+            logStartOffset = base;
+            CheckpointFile.write(dir.resolve(LOG_START_FILE), base);
+        } else {
+            Segment holder = segments.floorEntry(offset).getValue();
+            // Hide the removed range from readers before touching files.
+            ByteBuffer header = ByteBuffer.allocate(RecordBatchHeader.HEADER_SIZE);
+            int pos = holder.findBatchPosition(offset, holder.sizeBytes(), header);
+            long newEnd = pos < 0 ? holder.nextOffset() : RecordBatchHeader.baseOffset(header, 0);
+            end = new End(newEnd, holder.baseOffset, pos < 0 ? holder.sizeBytes() : pos);
+            Iterator<Segment> after =
+                    segments.tailMap(holder.baseOffset, false).values().iterator();
+            while (after.hasNext()) {
+                Segment s = after.next();
+                after.remove();
+                s.markDeleted();
+            }
+            holder.truncateTo(offset, config);
+            active = holder;
+            if (logStartOffset > holder.nextOffset()) {
+                logStartOffset = holder.nextOffset();
+            }
+        }
+        publish();
+        flushedOffset = Math.min(flushedOffset, active.nextOffset());
+        return active.nextOffset();
+    }
+
+    /**
+     * Deletes whole segments that retention no longer keeps: those whose newest timestamp is older
+     * than {@code retentionMs}, and the oldest ones while the log, without them, is still at least
+     * {@code retentionBytes}. The active segment goes too when it is entirely expired (it is rolled
+     * first). The log start offset advances to the first remaining segment. Writer only.
+     *
+     * @return the number of segments deleted
+     */
+    public int applyRetention(long nowMs) {
+        ensureOpen();
+        LogConfig cfg = config;
+        int deleted = 0;
+        if (cfg.retentionMs() >= 0) {
+            long cutoffMs = nowMs - cfg.retentionMs();
+            // A wholly expired log would otherwise keep its active segment forever: roll it so it can go.
+            if (active.sizeBytes() > 0 && active.maxTimestampMs() < cutoffMs && allSealedExpired(cutoffMs)) {
+                roll(nowMs);
+            }
+            while (segments.size() > 1) {
+                Segment oldest = segments.firstEntry().getValue();
+                if (oldest.maxTimestampMs() >= cutoffMs) {
+                    break;
+                }
+                deleteOldest();
+                deleted++;
+            }
+        }
+        if (cfg.retentionBytes() >= 0) {
+            long total = sizeBytes();
+            while (segments.size() > 1) {
+                Segment oldest = segments.firstEntry().getValue();
+                if (total - oldest.sizeBytes() < cfg.retentionBytes()) {
+                    break;
+                }
+                total -= oldest.sizeBytes();
+                deleteOldest();
+                deleted++;
+            }
+        }
+        return deleted;
+    }
+
+    private boolean allSealedExpired(long cutoffMs) {
+        for (Segment s : segments.values()) {
+            if (s != active && s.maxTimestampMs() >= cutoffMs) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void deleteOldest() {
+        Segment oldest = segments.firstEntry().getValue();
+        Segment next = segments.higherEntry(oldest.baseOffset).getValue();
+        if (logStartOffset < next.baseOffset) {
+            logStartOffset = next.baseOffset; // readers see out-of-range before the file goes
+        }
+        segments.remove(oldest.baseOffset);
+        oldest.markDeleted();
+        log.info("{}: retention deleted segment {}; log start offset now {}", dir, oldest.baseOffset, logStartOffset);
+    }
+
+    /**
+     * Moves the log start offset forward to {@code offset} (at most the high watermark), as Kafka's
+     * DeleteRecords does, and deletes the segments wholly below it. Durable before it returns.
+     * Writer only.
+     *
+     * @return the new log start offset
+     */
+    public long advanceLogStartOffset(long offset) {
+        ensureOpen();
+        long target = Math.min(offset, end.nextOffset);
+        if (target <= logStartOffset) {
+            return logStartOffset;
+        }
+        CheckpointFile.write(dir.resolve(LOG_START_FILE), target);
+        logStartOffset = target;
+        while (segments.size() > 1) {
+            Segment oldest = segments.firstEntry().getValue();
+            if (oldest.nextOffset() > target) {
+                break;
+            }
+            deleteOldest();
+        }
+        return target;
+    }
+
+    /** Changes the config for what comes next (segment size, retention, flush policy). Any thread. */
+    public void updateConfig(LogConfig newConfig) {
+        this.config = newConfig;
+    }
+
+    public LogConfig config() {
+        return config;
+    }
+
+    /** The next offset to be assigned; everything below it is readable. Any thread. */
+    public long highWatermark() {
+        return end.nextOffset;
+    }
+
+    /** The first readable offset. Any thread. */
+    public long logStartOffset() {
+        return logStartOffset;
+    }
+
+    /** Everything below this offset has been fsynced. Any thread. */
+    public long flushedOffset() {
+        return flushedOffset;
+    }
+
+    /** Total bytes of all segment files. Writer only (exact) or any thread (approximate). */
+    public long sizeBytes() {
+        long total = 0;
+        for (Segment s : segments.values()) {
+            total += s.sizeBytes();
+        }
+        return total;
+    }
+
+    public int segmentCount() {
+        return segments.size();
+    }
+
+    /** Base offsets of the segments, oldest first. */
+    public List<Long> segmentBaseOffsets() {
+        return List.copyOf(segments.keySet());
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** True when the last open found the clean-shutdown marker and scanned nothing. */
+    public boolean recoveredCleanly() {
+        return recoveredCleanly;
+    }
+
+    /** Bytes the last open validated batch by batch (0 after a clean shutdown). */
+    public long recoveryBytesScanned() {
+        return recoveryBytesScanned;
+    }
+
+    /** Bytes the last open cut off as a torn or corrupt tail. */
+    public long recoveryBytesTruncated() {
+        return recoveryBytesTruncated;
+    }
+
+    /**
+     * Seals the active segment, closes the files and writes the clean-shutdown marker, so the next
+     * open scans nothing. Writer only. Readers' slices stay readable until they are closed.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        active.seal();
+        flushedOffset = active.nextOffset();
+        segments.values().forEach(Segment::close);
+        try {
+            Files.createFile(dir.resolve(CLEAN_SHUTDOWN_FILE));
+            CheckpointFile.fsyncDirectory(dir);
+        } catch (IOException e) {
+            throw new StorageException("cannot write clean-shutdown marker", dir, e);
+        }
+    }
+
+    /** Closes the files without sealing or marking: what a crash leaves behind. For tests. */
+    void abandon() {
+        closed = true;
+        segments.values().forEach(Segment::closeQuietly);
+    }
+
+    /** Closes the files and deletes the directory. Writer only. */
+    void deleteFiles() throws IOException {
+        if (!closed) {
+            closed = true;
+            segments.values().forEach(Segment::markDeleted);
+        }
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path p : ds) {
+                Files.deleteIfExists(p);
+            }
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("log is closed: " + dir);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PartitionLog[" + dir + ", [" + logStartOffset + ", " + end.nextOffset + ")]";
+    }
+}
