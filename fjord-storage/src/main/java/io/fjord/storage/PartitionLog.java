@@ -61,8 +61,7 @@ public final class PartitionLog implements AutoCloseable {
     private volatile long logStartOffset;
     private volatile long flushedOffset;
     private final boolean recoveredCleanly;
-    private final long recoveryBytesScanned;
-    private final long recoveryBytesTruncated;
+    private final Segment.RecoveryStats recoveryStats;
 
     // Writer-owned.
     private Segment active;
@@ -75,8 +74,7 @@ public final class PartitionLog implements AutoCloseable {
         this.config = config;
         this.clockMs = clockMs;
         this.recoveredCleanly = clean;
-        this.recoveryBytesScanned = stats.bytesScanned;
-        this.recoveryBytesTruncated = stats.bytesTruncated;
+        this.recoveryStats = stats;
     }
 
     /** Opens (creating if needed) the log in {@code dir}, recovering it if it was not closed cleanly. */
@@ -87,9 +85,9 @@ public final class PartitionLog implements AutoCloseable {
             throw new StorageException("cannot create log directory", dir, e);
         }
         Path marker = dir.resolve(CLEAN_SHUTDOWN_FILE);
-        boolean clean = Files.exists(marker);
         long nowMs = clockMs.getAsLong();
         List<Long> bases = listSegments(dir);
+        boolean clean = bases.isEmpty() || Files.exists(marker);
         long[] startCheckpoint = CheckpointFile.read(dir.resolve(LOG_START_FILE));
         Segment.RecoveryStats stats = new Segment.RecoveryStats();
         PartitionLog pl = new PartitionLog(dir, config, clockMs, clean, stats);
@@ -543,12 +541,12 @@ public final class PartitionLog implements AutoCloseable {
 
     /** Bytes the last open validated batch by batch (0 after a clean shutdown). */
     public long recoveryBytesScanned() {
-        return recoveryBytesScanned;
+        return recoveryStats.bytesScanned;
     }
 
     /** Bytes the last open cut off as a torn or corrupt tail. */
     public long recoveryBytesTruncated() {
-        return recoveryBytesTruncated;
+        return recoveryStats.bytesTruncated;
     }
 
     /**
