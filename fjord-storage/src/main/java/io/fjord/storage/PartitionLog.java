@@ -393,7 +393,9 @@ public final class PartitionLog implements AutoCloseable {
             holder.truncateTo(offset, config);
             active = holder;
             if (logStartOffset > holder.nextOffset()) {
+                // The cut batch straddled the log start (DeleteRecords inside it): the log is empty.
                 logStartOffset = holder.nextOffset();
+                CheckpointFile.write(dir.resolve(LOG_START_FILE), logStartOffset);
             }
         }
         publish();
