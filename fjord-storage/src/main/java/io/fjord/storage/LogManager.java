@@ -98,6 +98,9 @@ public final class LogManager implements AutoCloseable {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dataDir, Files::isDirectory)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
+                if (name.startsWith(".")) {
+                    continue; // not ours: hidden directories belong to the broker (e.g. .meta)
+                }
                 if (name.endsWith(DELETE_SUFFIX)) {
                     leftovers.add(p);
                     continue;

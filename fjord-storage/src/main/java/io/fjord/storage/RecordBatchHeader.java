@@ -52,6 +52,13 @@ public final class RecordBatchHeader {
 
     public static final byte MAGIC_V2 = 2;
 
+    /** Attribute bits: compression codec (bits 0-2), timestamp type (3), transactional (4), control (5). */
+    public static final int ATTRIBUTE_COMPRESSION_MASK = 0x07;
+
+    public static final int ATTRIBUTE_TIMESTAMP_TYPE = 0x08;
+    public static final int ATTRIBUTE_TRANSACTIONAL = 0x10;
+    public static final int ATTRIBUTE_CONTROL = 0x20;
+
     private RecordBatchHeader() {}
 
     public static long baseOffset(ByteBuffer buf, int batchPos) {
@@ -73,6 +80,35 @@ public final class RecordBatchHeader {
 
     public static int recordsCount(ByteBuffer buf, int batchPos) {
         return buf.getInt(batchPos + RECORDS_COUNT_OFFSET);
+    }
+
+    public static short attributes(ByteBuffer buf, int batchPos) {
+        return buf.getShort(batchPos + ATTRIBUTES_OFFSET);
+    }
+
+    public static long producerId(ByteBuffer buf, int batchPos) {
+        return buf.getLong(batchPos + PRODUCER_ID_OFFSET);
+    }
+
+    public static short producerEpoch(ByteBuffer buf, int batchPos) {
+        return buf.getShort(batchPos + PRODUCER_EPOCH_OFFSET);
+    }
+
+    public static int baseSequence(ByteBuffer buf, int batchPos) {
+        return buf.getInt(batchPos + BASE_SEQUENCE_OFFSET);
+    }
+
+    /** Compression codec id in the attributes: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
+    public static int compression(ByteBuffer buf, int batchPos) {
+        return attributes(buf, batchPos) & ATTRIBUTE_COMPRESSION_MASK;
+    }
+
+    public static boolean isTransactional(ByteBuffer buf, int batchPos) {
+        return (attributes(buf, batchPos) & ATTRIBUTE_TRANSACTIONAL) != 0;
+    }
+
+    public static boolean isControl(ByteBuffer buf, int batchPos) {
+        return (attributes(buf, batchPos) & ATTRIBUTE_CONTROL) != 0;
     }
 
     public static byte magic(ByteBuffer buf, int batchPos) {

@@ -1,0 +1,301 @@
+package io.fjord.broker;
+
+import io.fjord.storage.LogManager;
+import io.fjord.storage.PartitionId;
+import io.fjord.storage.PartitionLog;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One broker node's state: the topics, their partitions (each owned by one of the given owner
+ * executors, in practice the network event loops: thread-per-core), the log manager, producer ids.
+ * Free of Kafka client and Netty types; the wire layer translates requests into calls here.
+ *
+ * <p>Threads: lookups ({@link #replica}, {@link #topics}) are lock-free on any thread. Topic
+ * creation and deletion are serialized with {@code synchronized} (admin path). Each partition's
+ * writes run on its owner executor.
+ */
+public final class Broker implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Broker.class);
+    private static final Pattern LEGAL_TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+    public static final int PARTITIONS_MAX = 10_000;
+
+    private final BrokerConfig config;
+    private final List<? extends Executor> owners;
+    private final LogManager logs;
+    private final TopicRegistry topics;
+    private final ProducerIdAllocator producerIds;
+    private final String clusterId;
+    private final Map<PartitionId, LocalReplica> replicas = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer;
+    private volatile boolean closed;
+
+    /** Result of a topic creation. */
+    public enum CreateResult {
+        CREATED,
+        TOPIC_ALREADY_EXISTS,
+        INVALID_TOPIC_EXCEPTION,
+        INVALID_PARTITIONS,
+        INVALID_REPLICATION_FACTOR,
+        INVALID_CONFIG
+    }
+
+    private Broker(BrokerConfig config, List<? extends Executor> owners) {
+        this.config = config;
+        this.owners = List.copyOf(owners);
+        Path metaDir = config.dataDir().resolve(".meta");
+        this.topics = TopicRegistry.open(metaDir);
+        this.logs = LogManager.open(config.dataDir(), this::logConfigFor, System::currentTimeMillis);
+        this.producerIds = ProducerIdAllocator.open(metaDir);
+        this.clusterId = readOrCreateClusterId(metaDir);
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fjord-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Opens the data directory, recovers every log, and creates the partitions of every known
+     * topic. {@code owners} are the executors that will own partitions (one per core).
+     */
+    public static Broker open(BrokerConfig config, List<? extends Executor> owners) {
+        if (owners.isEmpty()) {
+            throw new IllegalArgumentException("at least one owner executor is needed");
+        }
+        Broker b = new Broker(config, owners);
+        for (TopicInfo t : b.topics.all().values()) {
+            for (int p = 0; p < t.partitions(); p++) {
+                b.openReplica(t, p);
+            }
+        }
+        for (PartitionId id : b.logs.logsById().keySet()) {
+            if (b.topics.get(id.topic()) == null) {
+                log.warn("{}: partition directory of no known topic; leaving it alone", id);
+            }
+        }
+        long interval = config.housekeepingIntervalMs();
+        b.timer.scheduleWithFixedDelay(b::housekeeping, interval, interval, TimeUnit.MILLISECONDS);
+        return b;
+    }
+
+    private LocalReplica openReplica(TopicInfo t, int partition) {
+        PartitionId id = new PartitionId(t.name(), partition);
+        PartitionLog pl = logs.getOrCreate(id, logConfigFor(id));
+        Executor owner = owners.get(Math.floorMod(id.hashCode(), owners.size()));
+        LocalReplica r = new LocalReplica(id, pl, owner);
+        replicas.put(id, r);
+        return r;
+    }
+
+    private io.fjord.storage.LogConfig logConfigFor(PartitionId id) {
+        TopicInfo t = topics.get(id.topic());
+        return TopicConfigs.toLogConfig(t == null ? Map.of() : t.configs(), config.logDefaults());
+    }
+
+    public BrokerConfig config() {
+        return config;
+    }
+
+    public String clusterId() {
+        return clusterId;
+    }
+
+    public int nodeId() {
+        return config.nodeId();
+    }
+
+    /** The replica of a partition on this node, or null. Any thread, lock-free. */
+    public PartitionReplica replica(String topic, int partition) {
+        if (!PartitionId.isLegalTopic(topic) || partition < 0) {
+            return null;
+        }
+        return replicas.get(new PartitionId(topic, partition));
+    }
+
+    public TopicInfo topic(String name) {
+        return topics.get(name);
+    }
+
+    public Map<String, TopicInfo> topics() {
+        return topics.all();
+    }
+
+    public long allocateProducerId() {
+        return producerIds.next();
+    }
+
+    /** Why a topic name is illegal, or null when it is fine. */
+    public static String checkTopicName(String name) {
+        if (name == null || name.isEmpty()) {
+            return "topic name is empty";
+        }
+        if (name.equals(".") || name.equals("..")) {
+            return "topic name cannot be '.' or '..'";
+        }
+        if (!LEGAL_TOPIC.matcher(name).matches()) {
+            return "topic name '" + name + "' is illegal: use at most 249 of [a-zA-Z0-9._-]";
+        }
+        return null;
+    }
+
+    /** Validates a CreateTopics entry; returns the outcome and, when refused, why. */
+    public synchronized Map.Entry<CreateResult, String> createTopic(
+            String name, int partitions, int replicationFactor, Map<String, String> configs, boolean validateOnly) {
+        ensureOpen();
+        String bad = checkTopicName(name);
+        if (bad != null) {
+            return Map.entry(CreateResult.INVALID_TOPIC_EXCEPTION, bad);
+        }
+        int n = partitions == -1 ? config.defaultPartitions() : partitions;
+        if (n < 1 || n > PARTITIONS_MAX) {
+            return Map.entry(CreateResult.INVALID_PARTITIONS, "partitions must be 1.." + PARTITIONS_MAX + ": " + partitions);
+        }
+        if (replicationFactor != -1 && replicationFactor != 1) {
+            return Map.entry(
+                    CreateResult.INVALID_REPLICATION_FACTOR,
+                    "replication factor " + replicationFactor + " is larger than the 1 broker of this cluster");
+        }
+        String badConfig = TopicConfigs.validate(configs, config.logDefaults());
+        if (badConfig != null) {
+            return Map.entry(CreateResult.INVALID_CONFIG, badConfig);
+        }
+        if (topics.get(name) != null) {
+            return Map.entry(CreateResult.TOPIC_ALREADY_EXISTS, "topic '" + name + "' already exists");
+        }
+        if (validateOnly) {
+            return Map.entry(CreateResult.CREATED, "");
+        }
+        TopicInfo t = new TopicInfo(name, UUID.randomUUID(), n, configs);
+        // Logs first: a crash between the two leaves orphan directories, never a topic without logs.
+        for (int p = 0; p < n; p++) {
+            PartitionId id = new PartitionId(name, p);
+            logs.getOrCreate(id, TopicConfigs.toLogConfig(configs, config.logDefaults()));
+        }
+        topics.create(t);
+        for (int p = 0; p < n; p++) {
+            openReplica(t, p);
+        }
+        log.info("created topic {} ({} partitions, id {})", name, n, t.id());
+        return Map.entry(CreateResult.CREATED, "");
+    }
+
+    /** Creates a topic the way auto-creation does: default partitions and configs. */
+    public TopicInfo autoCreate(String name) {
+        Map.Entry<CreateResult, String> r = createTopic(name, -1, -1, Map.of(), false);
+        if (r.getKey() != CreateResult.CREATED && r.getKey() != CreateResult.TOPIC_ALREADY_EXISTS) {
+            return null;
+        }
+        return topics.get(name);
+    }
+
+    /** Deletes a topic and its data. Returns false if it did not exist. */
+    public synchronized boolean deleteTopic(String name) {
+        ensureOpen();
+        TopicInfo t = topics.delete(name);
+        if (t == null) {
+            return false;
+        }
+        for (int p = 0; p < t.partitions(); p++) {
+            PartitionId id = new PartitionId(name, p);
+            LocalReplica r = replicas.remove(id);
+            if (r == null) {
+                continue;
+            }
+            // The owner is the log's single writer: delete there, after any queued append.
+            CountDownLatch done = new CountDownLatch(1);
+            r.owner().execute(() -> {
+                try {
+                    r.markClosed();
+                    logs.delete(id);
+                } catch (RuntimeException e) {
+                    log.error("{}: cannot delete partition data: {}", id, e.toString());
+                } finally {
+                    done.countDown();
+                }
+            });
+            try {
+                if (!done.await(30, TimeUnit.SECONDS)) {
+                    log.warn("{}: deletion still running after 30 s", id);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        log.info("deleted topic {}", name);
+        return true;
+    }
+
+    private void housekeeping() {
+        long nowMs = System.currentTimeMillis();
+        for (LocalReplica r : replicas.values()) {
+            try {
+                r.owner().execute(() -> r.housekeeping(nowMs));
+            } catch (RuntimeException e) {
+                return; // owners are shutting down
+            }
+        }
+    }
+
+    /**
+     * Closes every partition cleanly. Call after the owner executors have stopped (no append can
+     * run concurrently), so this thread may act as each log's writer.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        timer.shutdownNow();
+        for (LocalReplica r : new ArrayList<>(replicas.values())) {
+            r.closeOnOwner();
+        }
+        logs.close();
+        log.info("broker closed: {} partitions", replicas.size());
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("broker is closed");
+        }
+    }
+
+    private static String readOrCreateClusterId(Path metaDir) {
+        Path file = metaDir.resolve("cluster-id");
+        try {
+            if (Files.exists(file)) {
+                String id = Files.readString(file, StandardCharsets.UTF_8).trim();
+                if (!id.isEmpty()) {
+                    return id;
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + file, e);
+        }
+        // Kafka's shape: 16 random bytes, URL-safe base64 without padding (22 characters).
+        UUID u = UUID.randomUUID();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16)
+                .putLong(u.getMostSignificantBits())
+                .putLong(u.getLeastSignificantBits());
+        String id = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+        TopicRegistry.DurableFiles.replace(file, id + "\n");
+        return id;
+    }
+}

@@ -1,0 +1,257 @@
+package io.fjord.broker;
+
+import io.fjord.storage.AppendResult;
+import io.fjord.storage.LogSlice;
+import io.fjord.storage.PartitionId;
+import io.fjord.storage.PartitionLog;
+import io.fjord.storage.ReadResult;
+import io.fjord.storage.RecordBatchHeader;
+import io.fjord.storage.StorageException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A partition with one replica, on this node: the log plus idempotent-producer state, owned by one
+ * thread (an event loop). Producers' appends are queued to that thread ({@link #append}); reads
+ * run lock-free on the caller's thread.
+ *
+ * <p>Threads: {@link #onAppend}, {@link #housekeeping} and {@link #closeOnOwner} run on {@code
+ * owner} only; the rest is any thread.
+ */
+public final class LocalReplica implements PartitionReplica {
+    private static final Logger log = LoggerFactory.getLogger(LocalReplica.class);
+    private static final int REBUILD_READ_BYTES = 1024 * 1024;
+
+    private final PartitionId id;
+    private final PartitionLog partitionLog;
+    private final Executor owner;
+    private final ProducerStateTable producers = new ProducerStateTable();
+    private final ConcurrentLinkedQueue<Runnable> appendListeners = new ConcurrentLinkedQueue<>();
+    private volatile boolean closed;
+
+    LocalReplica(PartitionId id, PartitionLog partitionLog, Executor owner) {
+        this.id = id;
+        this.partitionLog = partitionLog;
+        this.owner = owner;
+        rebuildProducerState();
+    }
+
+    @Override
+    public PartitionId id() {
+        return id;
+    }
+
+    PartitionLog partitionLog() {
+        return partitionLog;
+    }
+
+    Executor owner() {
+        return owner;
+    }
+
+    @Override
+    public CompletableFuture<AppendOutcome> append(ByteBuffer batch) {
+        CompletableFuture<AppendOutcome> done = new CompletableFuture<>();
+        try {
+            owner.execute(() -> {
+                try {
+                    done.complete(onAppend(batch));
+                } catch (RuntimeException e) {
+                    log.error("{}: append failed", id, e);
+                    done.complete(new AppendOutcome.Failed(ProduceError.KAFKA_STORAGE_ERROR, e.toString()));
+                }
+            });
+        } catch (RuntimeException rejected) {
+            done.complete(new AppendOutcome.Failed(ProduceError.NOT_LEADER_OR_FOLLOWER, "broker is stopping"));
+        }
+        return done;
+    }
+
+    /** Owner thread: idempotence check, append, state update, wake waiting fetches. */
+    AppendOutcome onAppend(ByteBuffer batch) {
+        if (closed) {
+            return new AppendOutcome.Failed(ProduceError.NOT_LEADER_OR_FOLLOWER, "partition " + id + " is closed");
+        }
+        int pos = batch.position();
+        long producerId = RecordBatchHeader.producerId(batch, pos);
+        short epoch = RecordBatchHeader.producerEpoch(batch, pos);
+        int firstSeq = RecordBatchHeader.baseSequence(batch, pos);
+        int count = RecordBatchHeader.recordsCount(batch, pos);
+        int lastSeq = ProducerStateTable.lastSequence(firstSeq, count);
+        if (producerId >= 0) {
+            switch (producers.check(producerId, epoch, firstSeq, lastSeq)) {
+                case ProducerStateTable.Duplicate d -> {
+                    return new AppendOutcome.Appended(
+                            d.original().firstOffset(),
+                            d.original().lastOffset(),
+                            partitionLog.logStartOffset(),
+                            true);
+                }
+                case ProducerStateTable.Refused r -> {
+                    return new AppendOutcome.Failed(r.error(), r.message());
+                }
+                case ProducerStateTable.Ok ok -> {
+                    // go on
+                }
+            }
+        }
+        AppendResult result;
+        try {
+            result = partitionLog.append(batch);
+        } catch (StorageException e) {
+            log.error("{}: storage error on append: {}", id, e.getMessage());
+            return new AppendOutcome.Failed(ProduceError.KAFKA_STORAGE_ERROR, e.getMessage());
+        }
+        return switch (result) {
+            case AppendResult.Appended a -> {
+                if (producerId >= 0) {
+                    producers.update(producerId, epoch, firstSeq, lastSeq, a.firstOffset(), a.lastOffset());
+                }
+                runAppendListeners();
+                yield new AppendOutcome.Appended(
+                        a.firstOffset(), a.lastOffset(), partitionLog.logStartOffset(), false);
+            }
+            case AppendResult.Rejected r -> new AppendOutcome.Failed(
+                    switch (r.error()) {
+                        case BATCH_TOO_LARGE -> ProduceError.MESSAGE_TOO_LARGE;
+                        case UNSUPPORTED_MAGIC -> ProduceError.UNSUPPORTED_FOR_MESSAGE_FORMAT;
+                        case INVALID_RECORD_COUNT -> ProduceError.INVALID_RECORD;
+                        case TRUNCATED, INVALID_LENGTH, CRC_MISMATCH, EMPTY -> ProduceError.CORRUPT_MESSAGE;
+                    },
+                    "batch rejected: " + r.error());
+        };
+    }
+
+    private void runAppendListeners() {
+        Runnable r;
+        while ((r = appendListeners.poll()) != null) {
+            r.run();
+        }
+    }
+
+    @Override
+    public Runnable onNextAppend(Runnable listener) {
+        appendListeners.add(listener);
+        if (closed) {
+            runAppendListeners();
+        }
+        return () -> appendListeners.remove(listener);
+    }
+
+    @Override
+    public ReadResult read(long offset, int maxBytes) {
+        return partitionLog.read(offset, maxBytes);
+    }
+
+    @Override
+    public long highWatermark() {
+        return partitionLog.highWatermark();
+    }
+
+    @Override
+    public long logStartOffset() {
+        return partitionLog.logStartOffset();
+    }
+
+    @Override
+    public Optional<PartitionLog.TimestampOffset> offsetForTimestamp(long timestampMs) {
+        return partitionLog.offsetForTimestamp(timestampMs);
+    }
+
+    @Override
+    public int leaderEpoch() {
+        return 0;
+    }
+
+    /** Owner thread, on a timer: time-based flush, retention, producer-state snapshot. */
+    void housekeeping(long nowMs) {
+        if (closed) {
+            return;
+        }
+        try {
+            partitionLog.maybeFlush(nowMs);
+            partitionLog.applyRetention(nowMs);
+            if (producers.isDirty()) {
+                producers.writeSnapshot(partitionLog.dir(), partitionLog.highWatermark());
+            }
+        } catch (RuntimeException e) {
+            log.error("{}: housekeeping failed: {}", id, e.toString());
+        }
+    }
+
+    /** Owner thread (or any thread once the owner is stopped): snapshot producers, stop taking appends. */
+    void closeOnOwner() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            producers.writeSnapshot(partitionLog.dir(), partitionLog.highWatermark());
+        } catch (RuntimeException e) {
+            log.warn("{}: cannot write producer-state snapshot: {}", id, e.toString());
+        }
+        runAppendListeners();
+    }
+
+    /** Marks the replica closed without touching files (it is being deleted). */
+    void markClosed() {
+        closed = true;
+        runAppendListeners();
+    }
+
+    /**
+     * Rebuilds idempotent-producer state: the last snapshot, then the batch headers of the log
+     * after it. After a clean shutdown the snapshot covers the whole log and nothing is read.
+     */
+    private void rebuildProducerState() {
+        long hw = partitionLog.highWatermark();
+        long from = producers.readSnapshot(partitionLog.dir());
+        if (from < 0 || from > hw) {
+            producers.truncateTo(0);
+            from = partitionLog.logStartOffset();
+        }
+        from = Math.max(from, partitionLog.logStartOffset());
+        long scanned = 0;
+        while (from < hw) {
+            ReadResult r = partitionLog.read(from, REBUILD_READ_BYTES);
+            if (!(r instanceof LogSlice slice)) {
+                break;
+            }
+            try (slice) {
+                ByteBuffer b = slice.toByteBuffer();
+                int pos = 0;
+                long next = from;
+                while (pos < b.limit()) {
+                    long pid = RecordBatchHeader.producerId(b, pos);
+                    long base = RecordBatchHeader.baseOffset(b, pos);
+                    int count = RecordBatchHeader.lastOffsetDelta(b, pos) + 1;
+                    if (pid >= 0 && base >= from) {
+                        int seq = RecordBatchHeader.baseSequence(b, pos);
+                        producers.update(
+                                pid,
+                                RecordBatchHeader.producerEpoch(b, pos),
+                                seq,
+                                ProducerStateTable.lastSequence(seq, count),
+                                base,
+                                base + count - 1);
+                    }
+                    next = base + count;
+                    pos += RecordBatchHeader.sizeBytes(b, pos);
+                }
+                scanned += b.limit();
+                from = next;
+            } catch (IOException e) {
+                throw new StorageException("cannot read log to rebuild producer state", partitionLog.dir(), e);
+            }
+        }
+        if (scanned > 0) {
+            log.info("{}: rebuilt producer state from {} bytes of log ({} producers)", id, scanned, producers.size());
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package io.fjord.wire;
+
+import io.fjord.broker.Broker;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.IntSupplier;
+import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.DeleteTopicsRequestData;
+import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.message.ListOffsetsRequestData;
+import org.apache.kafka.common.message.MetadataRequestData;
+import org.apache.kafka.common.message.ProduceRequestData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Routes a decoded request to its handler. Runs on the connection's event loop. */
+final class RequestDispatcher {
+    private static final Logger log = LoggerFactory.getLogger(RequestDispatcher.class);
+
+    private final Broker broker;
+    private final MetadataHandler metadata;
+    private final ProduceHandler produce;
+    private final FetchHandler fetch;
+    private final ListOffsetsHandler listOffsets;
+    private final TopicAdminHandler topicAdmin;
+
+    RequestDispatcher(Broker broker, IntSupplier advertisedPort) {
+        this.broker = broker;
+        this.metadata = new MetadataHandler(broker, advertisedPort);
+        this.produce = new ProduceHandler(broker);
+        this.fetch = new FetchHandler(broker);
+        this.listOffsets = new ListOffsetsHandler(broker);
+        this.topicAdmin = new TopicAdminHandler(broker);
+    }
+
+    CompletableFuture<Response> dispatch(RequestContext ctx, ApiMessage body) {
+        return switch (ctx.apiKey()) {
+            case API_VERSIONS -> done(apiVersions(ctx, Errors.NONE));
+            case METADATA -> done(metadata.handle(ctx, (MetadataRequestData) body));
+            case PRODUCE -> produce.handle(ctx, (ProduceRequestData) body);
+            case FETCH -> fetch.handle(ctx, (FetchRequestData) body);
+            case LIST_OFFSETS -> done(listOffsets.handle(ctx, (ListOffsetsRequestData) body));
+            case CREATE_TOPICS -> done(topicAdmin.create(ctx, (CreateTopicsRequestData) body));
+            case DELETE_TOPICS -> done(topicAdmin.delete(ctx, (DeleteTopicsRequestData) body));
+            case INIT_PRODUCER_ID -> done(initProducerId(ctx, (InitProducerIdRequestData) body));
+            default -> done(Response.close("API " + ctx.apiKey() + " is not served"));
+        };
+    }
+
+    /** ApiVersions: header v0 always; on an unsupported version a v0 body with the error. */
+    static Response apiVersions(RequestContext ctx, Errors error) {
+        short version = error == Errors.NONE ? ctx.version() : 0;
+        ApiVersionsResponseData body = new ApiVersionsResponseData()
+                .setErrorCode(error.code())
+                .setApiKeys(ApiSupport.advertised())
+                .setThrottleTimeMs(0);
+        return Response.of(body, version, (short) 0);
+    }
+
+    private Response initProducerId(RequestContext ctx, InitProducerIdRequestData req) {
+        InitProducerIdResponseData resp = new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch((short) -1);
+        if (req.transactionalId() != null) {
+            log.warn("InitProducerId for transactional id {} refused: Fjord has no transactions yet", req.transactionalId());
+            return ctx.respond(resp.setErrorCode(Errors.UNSUPPORTED_VERSION.code()));
+        }
+        return ctx.respond(resp.setErrorCode(Errors.NONE.code())
+                .setProducerId(broker.allocateProducerId())
+                .setProducerEpoch((short) 0));
+    }
+
+    private static CompletableFuture<Response> done(Response r) {
+        return CompletableFuture.completedFuture(r);
+    }
+}

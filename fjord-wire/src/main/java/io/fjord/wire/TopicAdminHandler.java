@@ -1,0 +1,106 @@
+package io.fjord.wire;
+
+import io.fjord.broker.Broker;
+import io.fjord.broker.TopicInfo;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.CreateTopicsResponseData;
+import org.apache.kafka.common.message.DeleteTopicsRequestData;
+import org.apache.kafka.common.message.DeleteTopicsResponseData;
+import org.apache.kafka.common.protocol.Errors;
+
+/** CreateTopics 2-7 and DeleteTopics 1-6. Runs on the connection's loop (admin path, rare). */
+final class TopicAdminHandler {
+    private final Broker broker;
+
+    TopicAdminHandler(Broker broker) {
+        this.broker = broker;
+    }
+
+    Response create(RequestContext ctx, CreateTopicsRequestData req) {
+        CreateTopicsResponseData resp = new CreateTopicsResponseData();
+        for (CreateTopicsRequestData.CreatableTopic t : req.topics()) {
+            int partitions = t.numPartitions();
+            int rf = t.replicationFactor();
+            if (!t.assignments().isEmpty()) {
+                // Manual assignment: every replica must be this node.
+                partitions = t.assignments().size();
+                rf = t.assignments().iterator().next().brokerIds().size();
+                boolean onlyUs = t.assignments().stream()
+                        .allMatch(a -> a.brokerIds().stream().allMatch(b -> b == broker.nodeId()));
+                if (!onlyUs) {
+                    resp.topics().add(result(t.name(), Errors.INVALID_REPLICA_ASSIGNMENT, "unknown broker in assignment"));
+                    continue;
+                }
+            }
+            Map<String, String> configs = new HashMap<>();
+            t.configs().forEach(c -> configs.put(c.name(), c.value()));
+            Map.Entry<Broker.CreateResult, String> r =
+                    broker.createTopic(t.name(), partitions, rf, configs, req.validateOnly());
+            Errors e = ErrorCodes.of(r.getKey());
+            CreateTopicsResponseData.CreatableTopicResult res =
+                    result(t.name(), e, r.getValue().isEmpty() ? null : r.getValue());
+            if (e == Errors.NONE) {
+                TopicInfo info = broker.topic(t.name());
+                res.setNumPartitions(info != null ? info.partitions() : partitions == -1 ? broker.config().defaultPartitions() : partitions)
+                        .setReplicationFactor((short) 1);
+                if (info != null) {
+                    res.setTopicId(MetadataHandler.toUuid(info.id()));
+                }
+            }
+            resp.topics().add(res);
+        }
+        return ctx.respond(resp);
+    }
+
+    private static CreateTopicsResponseData.CreatableTopicResult result(String name, Errors e, String message) {
+        return new CreateTopicsResponseData.CreatableTopicResult()
+                .setName(name)
+                .setErrorCode(e.code())
+                .setErrorMessage(message)
+                .setNumPartitions(-1)
+                .setReplicationFactor((short) -1);
+    }
+
+    Response delete(RequestContext ctx, DeleteTopicsRequestData req) {
+        DeleteTopicsResponseData resp = new DeleteTopicsResponseData();
+        if (ctx.version() >= 6) {
+            for (DeleteTopicsRequestData.DeleteTopicState s : req.topics()) {
+                String name = s.name() != null ? s.name() : nameOf(s.topicId());
+                resp.responses().add(deleteOne(name, s.topicId()));
+            }
+        } else {
+            for (String name : req.topicNames()) {
+                resp.responses().add(deleteOne(name, Uuid.ZERO_UUID));
+            }
+        }
+        return ctx.respond(resp);
+    }
+
+    private DeleteTopicsResponseData.DeletableTopicResult deleteOne(String name, Uuid id) {
+        DeleteTopicsResponseData.DeletableTopicResult r =
+                new DeleteTopicsResponseData.DeletableTopicResult().setName(name).setTopicId(id);
+        TopicInfo t = name == null ? null : broker.topic(name);
+        if (t == null) {
+            return r.setErrorCode(
+                    (name == null ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+        }
+        r.setTopicId(MetadataHandler.toUuid(t.id()));
+        return r.setErrorCode(broker.deleteTopic(name) ? Errors.NONE.code() : Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+    }
+
+    private String nameOf(Uuid id) {
+        if (id == null) {
+            return null;
+        }
+        UUID wanted = new UUID(id.getMostSignificantBits(), id.getLeastSignificantBits());
+        return broker.topics().values().stream()
+                .filter(t -> t.id().equals(wanted))
+                .map(TopicInfo::name)
+                .findFirst()
+                .orElse(null);
+    }
+}
