@@ -13,6 +13,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
@@ -38,15 +39,24 @@ public final class LogManager implements AutoCloseable {
     static final String LOCK_FILE = ".lock";
     private static final String DELETE_SUFFIX = "-delete";
 
+    /**
+     * Lock files held by managers in this JVM (real paths). The OS lock is per process, and closing
+     * <em>any</em> channel on the file releases it (POSIX record-lock semantics), so a second open
+     * in this JVM must be refused before it opens the lock file at all.
+     */
+    private static final Set<Path> LOCKED_IN_THIS_JVM = ConcurrentHashMap.newKeySet();
+
     private final Path dataDir;
+    private final Path lockKey;
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final LongSupplier clockMs;
     private final Map<PartitionId, PartitionLog> logs = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    private LogManager(Path dataDir, FileChannel lockChannel, FileLock lock, LongSupplier clockMs) {
+    private LogManager(Path dataDir, Path lockKey, FileChannel lockChannel, FileLock lock, LongSupplier clockMs) {
         this.dataDir = dataDir;
+        this.lockKey = lockKey;
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.clockMs = clockMs;
@@ -63,11 +73,21 @@ public final class LogManager implements AutoCloseable {
             throw new StorageException("cannot create data directory", dataDir, e);
         }
         Path lockPath = dataDir.resolve(LOCK_FILE);
+        Path lockKey;
+        try {
+            lockKey = dataDir.toRealPath().resolve(LOCK_FILE);
+        } catch (IOException e) {
+            throw new StorageException("cannot resolve data directory", dataDir, e);
+        }
+        if (!LOCKED_IN_THIS_JVM.add(lockKey)) {
+            throw new DataDirLockedException(lockPath);
+        }
         FileChannel ch;
         FileLock lock;
         try {
             ch = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException e) {
+            LOCKED_IN_THIS_JVM.remove(lockKey);
             throw new StorageException("cannot open lock file", lockPath, e);
         }
         try {
@@ -76,13 +96,15 @@ public final class LogManager implements AutoCloseable {
             lock = null;
         } catch (IOException e) {
             closeQuietly(ch);
+            LOCKED_IN_THIS_JVM.remove(lockKey);
             throw new StorageException("cannot lock data directory", lockPath, e);
         }
         if (lock == null) {
             closeQuietly(ch);
+            LOCKED_IN_THIS_JVM.remove(lockKey);
             throw new DataDirLockedException(lockPath);
         }
-        LogManager manager = new LogManager(dataDir, ch, lock, clockMs);
+        LogManager manager = new LogManager(dataDir, lockKey, ch, lock, clockMs);
         try {
             manager.loadAll(configFor);
         } catch (RuntimeException e) {
@@ -196,6 +218,7 @@ public final class LogManager implements AutoCloseable {
             log.warn("{}: cannot release lock: {}", dataDir, e.toString());
         }
         closeQuietly(lockChannel);
+        LOCKED_IN_THIS_JVM.remove(lockKey);
         if (first != null) {
             throw first;
         }
