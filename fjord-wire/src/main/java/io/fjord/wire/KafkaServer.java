@@ -1,0 +1,121 @@
+package io.fjord.wire;
+
+import io.fjord.broker.Broker;
+import io.fjord.broker.BrokerConfig;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.util.concurrent.EventExecutor;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Fjord node: the Netty server speaking the Kafka protocol and the {@link Broker} behind
+ * it. Thread-per-core: {@code ioThreads} event loops carry connections and also own partitions
+ * (each partition's writes run on one loop), so a produce hops at most once, by message passing.
+ */
+public final class KafkaServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(KafkaServer.class);
+
+    private final EventLoopGroup acceptor;
+    private final EventLoopGroup workers;
+    private final Broker broker;
+    private final Channel serverChannel;
+    private final Transport transport;
+
+    private KafkaServer(EventLoopGroup acceptor, EventLoopGroup workers, Broker broker, Channel ch, Transport t) {
+        this.acceptor = acceptor;
+        this.workers = workers;
+        this.broker = broker;
+        this.serverChannel = ch;
+        this.transport = t;
+    }
+
+    /** Opens the data directory and starts serving on {@code config.host():config.port()}. */
+    public static KafkaServer start(BrokerConfig config) throws InterruptedException {
+        Transport t = Transport.pick();
+        EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
+        EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), t.ioHandlerFactory());
+        List<EventExecutor> loops = new ArrayList<>();
+        workers.iterator().forEachRemaining(loops::add);
+        Broker broker;
+        try {
+            broker = Broker.open(config, loops);
+        } catch (RuntimeException e) {
+            acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+        int[] boundPort = {config.port()};
+        RequestDispatcher dispatcher = new RequestDispatcher(broker, () -> boundPort[0]);
+        Channel ch;
+        try {
+            ch = new ServerBootstrap()
+                    .group(acceptor, workers)
+                    .channel(t.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel c) {
+                            c.pipeline()
+                                    .addLast(
+                                            "frames",
+                                            new LengthFieldBasedFrameDecoder(config.maxFrameBytes(), 0, 4, 0, 4, true))
+                                    .addLast("kafka", new KafkaConnectionHandler(dispatcher));
+                        }
+                    })
+                    .bind(config.host(), config.port())
+                    .sync()
+                    .channel();
+        } catch (InterruptedException | RuntimeException e) {
+            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).syncUninterruptibly();
+            acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            broker.close();
+            throw e;
+        }
+        boundPort[0] = ((InetSocketAddress) ch.localAddress()).getPort();
+        KafkaServer s = new KafkaServer(acceptor, workers, broker, ch, t);
+        log.info(
+                "fjord listening for Kafka clients on {}:{} ({} transport, {} event loops, data in {}, {} topics)",
+                config.host(),
+                boundPort[0],
+                t.name(),
+                config.ioThreads(),
+                config.dataDir().toAbsolutePath(),
+                broker.topics().size());
+        return s;
+    }
+
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    public Broker broker() {
+        return broker;
+    }
+
+    public String transportName() {
+        return transport.name();
+    }
+
+    /** Stops accepting, lets the event loops finish queued work, then closes every log cleanly. */
+    @Override
+    public void close() {
+        serverChannel.close().syncUninterruptibly();
+        acceptor.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        workers.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+        broker.close();
+        acceptor.terminationFuture().syncUninterruptibly();
+        log.info("fjord stopped");
+    }
+}
