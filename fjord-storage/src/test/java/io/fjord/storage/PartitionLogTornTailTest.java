@@ -211,6 +211,28 @@ class PartitionLogTornTailTest {
         }
     }
 
+    /**
+     * A batch larger than the 1 MiB buffer recovery scans with, at the start of the active segment
+     * (where a roll puts a batch that does not fit the previous segment).
+     */
+    @Test
+    void shouldKeepBatchLargerThanScanBufferAtSegmentStart() throws IOException {
+        LogConfig big = CONFIG.withSegmentBytes(4 * 1024 * 1024).withMaxBatchBytes(4 * 1024 * 1024);
+        PartitionLog log = PartitionLog.open(dir, big, () -> NOW_MS);
+        ByteBuffer large = TestBatches.batch(3, 512 * 1024, NOW_MS);
+        assertThat(large.remaining()).isGreaterThan(1024 * 1024);
+        append(log, large);
+        append(log, TestBatches.batch(2, 100, NOW_MS));
+        long hw = log.highWatermark();
+        log.abandon();
+
+        try (PartitionLog reopened = PartitionLog.open(dir, big, () -> NOW_MS)) {
+            assertThat(reopened.recoveryBytesTruncated()).isZero();
+            assertThat(reopened.highWatermark()).isEqualTo(hw);
+            assertThat(LogContents.readAll(reopened)).isEqualTo(appended);
+        }
+    }
+
     private PartitionLog open() {
         return PartitionLog.open(dir, CONFIG, () -> NOW_MS);
     }
