@@ -246,6 +246,10 @@ final class Segment {
                     stopReason = "torn batch header";
                     break;
                 }
+                if (RecordBatchHeader.sizeBytes(buf, 0) > buf.capacity()) {
+                    // The refill was for the length field only; the batch needs a larger buffer.
+                    continue;
+                }
             }
             int limit = buf.limit();
             BatchError err = RecordBatchHeader.validate(buf, at, limit, Integer.MAX_VALUE);
