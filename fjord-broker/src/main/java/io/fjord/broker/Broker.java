@@ -164,7 +164,8 @@ public final class Broker implements AutoCloseable {
         }
         int n = partitions == -1 ? config.defaultPartitions() : partitions;
         if (n < 1 || n > PARTITIONS_MAX) {
-            return Map.entry(CreateResult.INVALID_PARTITIONS, "partitions must be 1.." + PARTITIONS_MAX + ": " + partitions);
+            return Map.entry(
+                    CreateResult.INVALID_PARTITIONS, "partitions must be 1.." + PARTITIONS_MAX + ": " + partitions);
         }
         if (replicationFactor != -1 && replicationFactor != 1) {
             return Map.entry(

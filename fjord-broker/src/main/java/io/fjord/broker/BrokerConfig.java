@@ -63,22 +63,72 @@ public record BrokerConfig(
     }
 
     public BrokerConfig withIoThreads(int n) {
-        return new BrokerConfig(nodeId, host, port, dataDir, n, autoCreateTopics, defaultPartitions, maxFrameBytes, housekeepingIntervalMs, logDefaults);
+        return new BrokerConfig(
+                nodeId,
+                host,
+                port,
+                dataDir,
+                n,
+                autoCreateTopics,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults);
     }
 
     public BrokerConfig withAutoCreateTopics(boolean on) {
-        return new BrokerConfig(nodeId, host, port, dataDir, ioThreads, on, defaultPartitions, maxFrameBytes, housekeepingIntervalMs, logDefaults);
+        return new BrokerConfig(
+                nodeId,
+                host,
+                port,
+                dataDir,
+                ioThreads,
+                on,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults);
     }
 
     public BrokerConfig withDefaultPartitions(int n) {
-        return new BrokerConfig(nodeId, host, port, dataDir, ioThreads, autoCreateTopics, n, maxFrameBytes, housekeepingIntervalMs, logDefaults);
+        return new BrokerConfig(
+                nodeId,
+                host,
+                port,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                n,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults);
     }
 
     public BrokerConfig withMaxFrameBytes(int n) {
-        return new BrokerConfig(nodeId, host, port, dataDir, ioThreads, autoCreateTopics, defaultPartitions, n, housekeepingIntervalMs, logDefaults);
+        return new BrokerConfig(
+                nodeId,
+                host,
+                port,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                defaultPartitions,
+                n,
+                housekeepingIntervalMs,
+                logDefaults);
     }
 
     public BrokerConfig withLogDefaults(LogConfig c) {
-        return new BrokerConfig(nodeId, host, port, dataDir, ioThreads, autoCreateTopics, defaultPartitions, maxFrameBytes, housekeepingIntervalMs, c);
+        return new BrokerConfig(
+                nodeId,
+                host,
+                port,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                c);
     }
 }

@@ -88,10 +88,7 @@ public final class LocalReplica implements PartitionReplica {
             switch (producers.check(producerId, epoch, firstSeq, lastSeq)) {
                 case ProducerStateTable.Duplicate d -> {
                     return new AppendOutcome.Appended(
-                            d.original().firstOffset(),
-                            d.original().lastOffset(),
-                            partitionLog.logStartOffset(),
-                            true);
+                            d.original().firstOffset(), d.original().lastOffset(), partitionLog.logStartOffset(), true);
                 }
                 case ProducerStateTable.Refused r -> {
                     return new AppendOutcome.Failed(r.error(), r.message());
@@ -114,17 +111,17 @@ public final class LocalReplica implements PartitionReplica {
                     producers.update(producerId, epoch, firstSeq, lastSeq, a.firstOffset(), a.lastOffset());
                 }
                 runAppendListeners();
-                yield new AppendOutcome.Appended(
-                        a.firstOffset(), a.lastOffset(), partitionLog.logStartOffset(), false);
+                yield new AppendOutcome.Appended(a.firstOffset(), a.lastOffset(), partitionLog.logStartOffset(), false);
             }
-            case AppendResult.Rejected r -> new AppendOutcome.Failed(
-                    switch (r.error()) {
-                        case BATCH_TOO_LARGE -> ProduceError.MESSAGE_TOO_LARGE;
-                        case UNSUPPORTED_MAGIC -> ProduceError.UNSUPPORTED_FOR_MESSAGE_FORMAT;
-                        case INVALID_RECORD_COUNT -> ProduceError.INVALID_RECORD;
-                        case TRUNCATED, INVALID_LENGTH, CRC_MISMATCH, EMPTY -> ProduceError.CORRUPT_MESSAGE;
-                    },
-                    "batch rejected: " + r.error());
+            case AppendResult.Rejected r ->
+                new AppendOutcome.Failed(
+                        switch (r.error()) {
+                            case BATCH_TOO_LARGE -> ProduceError.MESSAGE_TOO_LARGE;
+                            case UNSUPPORTED_MAGIC -> ProduceError.UNSUPPORTED_FOR_MESSAGE_FORMAT;
+                            case INVALID_RECORD_COUNT -> ProduceError.INVALID_RECORD;
+                            case TRUNCATED, INVALID_LENGTH, CRC_MISMATCH, EMPTY -> ProduceError.CORRUPT_MESSAGE;
+                        },
+                        "batch rejected: " + r.error());
         };
     }
 

@@ -30,7 +30,8 @@ final class ProducerIdAllocator {
         long next = 0;
         try {
             if (Files.exists(file)) {
-                next = Long.parseLong(Files.readString(file, StandardCharsets.UTF_8).trim());
+                next = Long.parseLong(
+                        Files.readString(file, StandardCharsets.UTF_8).trim());
             }
         } catch (IOException | NumberFormatException e) {
             throw new IllegalStateException("cannot read " + file + ": " + e.getMessage(), e);

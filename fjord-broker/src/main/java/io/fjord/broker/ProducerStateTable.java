@@ -127,8 +127,8 @@ final class ProducerStateTable {
         producers.forEach((pid, e) -> {
             for (BatchMeta b : e.batches) {
                 if (b.lastOffset() < offset) {
-                    lines.add(pid + " " + e.epoch + " " + b.firstSeq() + " " + b.lastSeq() + " " + b.firstOffset()
-                            + " " + b.lastOffset());
+                    lines.add(pid + " " + e.epoch + " " + b.firstSeq() + " " + b.lastSeq() + " " + b.firstOffset() + " "
+                            + b.lastOffset());
                 }
             }
         });
@@ -147,7 +147,8 @@ final class ProducerStateTable {
             if (lines.isEmpty() || !lines.getFirst().startsWith("offset ")) {
                 return -1;
             }
-            long offset = Long.parseLong(lines.getFirst().substring("offset ".length()).trim());
+            long offset = Long.parseLong(
+                    lines.getFirst().substring("offset ".length()).trim());
             for (String line : lines.subList(1, lines.size())) {
                 if (line.isBlank()) {
                     continue;

@@ -83,16 +83,19 @@ public final class TopicConfigs {
             c = c.withRetentionBytes(Long.parseLong(get.apply(RETENTION_BYTES).trim()));
         }
         if (get.apply(SEGMENT_BYTES) != null) {
-            c = c.withSegmentBytes(Math.toIntExact(Long.parseLong(get.apply(SEGMENT_BYTES).trim())));
+            c = c.withSegmentBytes(
+                    Math.toIntExact(Long.parseLong(get.apply(SEGMENT_BYTES).trim())));
         }
         if (get.apply(SEGMENT_MS) != null) {
             c = c.withSegmentMs(Long.parseLong(get.apply(SEGMENT_MS).trim()));
         }
         if (get.apply(MAX_MESSAGE_BYTES) != null) {
-            c = c.withMaxBatchBytes(Math.toIntExact(Long.parseLong(get.apply(MAX_MESSAGE_BYTES).trim())));
+            c = c.withMaxBatchBytes(
+                    Math.toIntExact(Long.parseLong(get.apply(MAX_MESSAGE_BYTES).trim())));
         }
         if (get.apply(INDEX_INTERVAL_BYTES) != null) {
-            c = c.withIndexIntervalBytes(Math.toIntExact(Long.parseLong(get.apply(INDEX_INTERVAL_BYTES).trim())));
+            c = c.withIndexIntervalBytes(Math.toIntExact(
+                    Long.parseLong(get.apply(INDEX_INTERVAL_BYTES).trim())));
         }
         if (get.apply(FLUSH_MESSAGES) != null) {
             c = c.withFlushEveryBatches(Long.parseLong(get.apply(FLUSH_MESSAGES).trim()));

@@ -50,10 +50,11 @@ public final class TopicRegistry {
                     }
                     String[] f = line.split(" ", 4);
                     switch (f[0]) {
-                        case "topic" -> loaded.put(
-                                f[1], new TopicInfo(f[1], UUID.fromString(f[2]), Integer.parseInt(f[3]), Map.of()));
-                        case "config" -> configs.computeIfAbsent(f[1], k -> new TreeMap<>())
-                                .put(f[2], f.length > 3 ? f[3] : "");
+                        case "topic" ->
+                            loaded.put(
+                                    f[1], new TopicInfo(f[1], UUID.fromString(f[2]), Integer.parseInt(f[3]), Map.of()));
+                        case "config" ->
+                            configs.computeIfAbsent(f[1], k -> new TreeMap<>()).put(f[2], f.length > 3 ? f[3] : "");
                         default -> throw new IOException("unknown line in " + file + ": " + line);
                     }
                 }

@@ -1,8 +1,12 @@
 package io.fjord.cli;
 
-import io.fjord.storage.LogConfig;
-import io.fjord.storage.LogManager;
+import io.fjord.broker.BrokerConfig;
+import io.fjord.wire.KafkaServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -11,53 +15,73 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code fjord server}. Until the broker lands this is a storage-only stub: it opens (and, if
- * needed, recovers) the data directory, says plainly that no Kafka listener exists yet, and waits
- * for SIGTERM to close every log cleanly. It never binds a port, so no client can mistake it for a
- * Kafka broker.
+ * {@code fjord server}: a single-node Fjord serving the Kafka protocol. Settings come from
+ * defaults, then an optional properties file ({@code --config}), then flags. SIGTERM (or Ctrl-C)
+ * stops accepting, finishes queued work and closes every log cleanly.
  */
 @Command(
         name = "server",
         mixinStandardHelpOptions = true,
-        description = {
-            "Start a single-node Fjord.",
-            "For now a storage-only stub: it opens the data directory and serves no Kafka protocol yet."
-        })
+        description = "Start a single-node Fjord serving the Kafka protocol (default 127.0.0.1:9092).")
 final class ServerCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServerCommand.class);
 
     @Option(
-            names = "--data-dir",
-            defaultValue = "data",
-            description = "Where partition logs live (default: ${DEFAULT-VALUE}, relative to the current directory).")
+            names = "--config",
+            description =
+                    "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, socket.request.max.bytes.")
+    Path configFile;
+
+    @Option(names = "--data-dir", description = "Where partition logs live (default: ./data).")
     Path dataDir;
 
-    @Option(
-            names = "--port",
-            defaultValue = "9092",
-            description = "Kafka listener port on 127.0.0.1, once the broker exists (default: ${DEFAULT-VALUE}).")
-    int port;
+    @Option(names = "--port", description = "Kafka listener port on 127.0.0.1 (default: 9092; 0 picks a free one).")
+    Integer port;
+
+    @Option(names = "--io-threads", description = "Event loops for connections and partitions (default: one per core).")
+    Integer ioThreads;
+
+    @Option(names = "--default-partitions", description = "Partitions of auto-created topics (default: 1).")
+    Integer defaultPartitions;
 
     @Override
     public Integer call() throws Exception {
-        Path dir = dataDir.toAbsolutePath().normalize();
-        LogManager logs = LogManager.open(dir, id -> LogConfig.DEFAULT, System::currentTimeMillis);
+        Properties p = new Properties();
+        if (configFile != null) {
+            try (InputStream in = Files.newInputStream(configFile)) {
+                p.load(in);
+            } catch (IOException e) {
+                System.err.println("fjord: cannot read config file " + configFile + ": " + e.getMessage());
+                return 2;
+            }
+        }
+        Path dir = dataDir != null ? dataDir : Path.of(p.getProperty("data.dir", "data"));
+        int listenPort = port != null ? port : Integer.parseInt(p.getProperty("port", "9092"));
+        BrokerConfig config = BrokerConfig.defaults(dir.toAbsolutePath().normalize(), listenPort);
+        if (ioThreads != null || p.containsKey("io.threads")) {
+            config =
+                    config.withIoThreads(ioThreads != null ? ioThreads : Integer.parseInt(p.getProperty("io.threads")));
+        }
+        if (defaultPartitions != null || p.containsKey("num.partitions")) {
+            config = config.withDefaultPartitions(
+                    defaultPartitions != null ? defaultPartitions : Integer.parseInt(p.getProperty("num.partitions")));
+        }
+        if (p.containsKey("auto.create.topics.enable")) {
+            config = config.withAutoCreateTopics(Boolean.parseBoolean(p.getProperty("auto.create.topics.enable")));
+        }
+        if (p.containsKey("socket.request.max.bytes")) {
+            config = config.withMaxFrameBytes(Integer.parseInt(p.getProperty("socket.request.max.bytes")));
+        }
+        KafkaServer server = KafkaServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(
-                () -> {
-                    log.info("stopping: closing {} partition logs", logs.logs().size());
-                    logs.close();
-                    stopped.countDown();
-                },
-                "fjord-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        log.info(
-                "fjord {} storage-only stub: data directory {} ({} partition logs). No Kafka listener:"
-                        + " port {} stays closed until the broker exists. Stop with SIGTERM or Ctrl-C.",
-                Fjord.version(),
-                dir,
-                logs.logs().size(),
-                port);
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            log.info("stopping");
+                            server.close();
+                            stopped.countDown();
+                        },
+                        "fjord-shutdown"));
         stopped.await();
         return 0;
     }

@@ -98,7 +98,8 @@ final class ByteBufWritable implements Writable {
         } else if (records instanceof MemoryRecords memory) {
             writeByteBuffer(memory.buffer());
         } else {
-            throw new IllegalArgumentException("unsupported records type " + records.getClass().getName());
+            throw new IllegalArgumentException(
+                    "unsupported records type " + records.getClass().getName());
         }
     }
 

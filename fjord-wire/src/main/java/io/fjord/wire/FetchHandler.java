@@ -35,7 +35,8 @@ final class FetchHandler {
     }
 
     CompletableFuture<Response> handle(RequestContext ctx, FetchRequestData req) {
-        if (req.replicaId() >= 0 || (req.replicaState() != null && req.replicaState().replicaId() >= 0)) {
+        if (req.replicaId() >= 0
+                || (req.replicaState() != null && req.replicaState().replicaId() >= 0)) {
             return CompletableFuture.completedFuture(ctx.respond(new FetchResponseData()
                     .setErrorCode(Errors.UNSUPPORTED_VERSION.code())
                     .setSessionId(0)));
@@ -69,7 +70,8 @@ final class FetchHandler {
             FetchResponseData resp = read(files, bytesAndErrors);
             boolean enough = bytesAndErrors[0] >= Math.max(1, req.minBytes()) || bytesAndErrors[1] > 0;
             if (enough || req.maxWaitMs() <= 0 || expired) {
-                finish(Response.withFiles(resp, ctx.version(), ctx.apiKey().responseHeaderVersion(ctx.version()), files));
+                finish(Response.withFiles(
+                        resp, ctx.version(), ctx.apiKey().responseHeaderVersion(ctx.version()), files));
                 return;
             }
             files.forEach(FileSliceRecords::release);
@@ -89,10 +91,14 @@ final class FetchHandler {
                 }
             }
             long waitMs = Math.min(req.maxWaitMs(), MAX_WAIT_MS_LIMIT);
-            timeout = ctx.loop().schedule(() -> {
-                expired = true;
-                attempt();
-            }, waitMs, TimeUnit.MILLISECONDS);
+            timeout = ctx.loop()
+                    .schedule(
+                            () -> {
+                                expired = true;
+                                attempt();
+                            },
+                            waitMs,
+                            TimeUnit.MILLISECONDS);
             // An append may have landed between the read and the registration: look once more.
             attempt();
         }
@@ -144,7 +150,8 @@ final class FetchHandler {
                     if (remaining <= 0 && anyData) {
                         continue;
                     }
-                    int limit = (int) Math.min(Math.max(0, Math.min(p.partitionMaxBytes(), remaining)), Integer.MAX_VALUE);
+                    int limit =
+                            (int) Math.min(Math.max(0, Math.min(p.partitionMaxBytes(), remaining)), Integer.MAX_VALUE);
                     ReadResult rr;
                     try {
                         rr = r.read(p.fetchOffset(), Math.max(1, limit));

@@ -66,8 +66,10 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
         ApiKeys key = header.apiKey();
         if (key == ApiKeys.API_VERSIONS && !ApiSupport.isServed(key, header.apiVersion())) {
             frame.release();
-            enqueue(ctx, header.correlationId(), CompletableFuture.completedFuture(
-                    RequestDispatcher.apiVersions(rc, Errors.UNSUPPORTED_VERSION)));
+            enqueue(
+                    ctx,
+                    header.correlationId(),
+                    CompletableFuture.completedFuture(RequestDispatcher.apiVersions(rc, Errors.UNSUPPORTED_VERSION)));
             return;
         }
         if (!ApiSupport.isServed(key, header.apiVersion())) {

@@ -36,11 +36,13 @@ final class MetadataHandler {
                         .setPort(advertisedPort.getAsInt())
                         .setRack(null));
         // v0 has no null topics: an empty list means all; from v1 null means all.
-        boolean all = req.topics() == null || (ctx.version() == 0 && req.topics().isEmpty());
+        boolean all =
+                req.topics() == null || (ctx.version() == 0 && req.topics().isEmpty());
         if (all) {
             broker.topics().values().forEach(t -> resp.topics().add(topic(t)));
         } else {
-            boolean autoCreate = broker.config().autoCreateTopics() && (ctx.version() < 4 || req.allowAutoTopicCreation());
+            boolean autoCreate =
+                    broker.config().autoCreateTopics() && (ctx.version() < 4 || req.allowAutoTopicCreation());
             for (MetadataRequestData.MetadataRequestTopic rt : req.topics()) {
                 String name = rt.name();
                 if (name == null) {

@@ -56,16 +56,18 @@ final class ProduceHandler {
                 ByteBuffer batch = batchOf(pd.records());
                 String bad = check(batch, ctx.version());
                 if (bad != null) {
-                    Errors e = bad.startsWith("zstd") ? Errors.UNSUPPORTED_COMPRESSION_TYPE
+                    Errors e = bad.startsWith("zstd")
+                            ? Errors.UNSUPPORTED_COMPRESSION_TYPE
                             : bad.startsWith("corrupt") ? Errors.CORRUPT_MESSAGE : Errors.INVALID_RECORD;
                     fail(pr, e, bad);
                     continue;
                 }
                 pending.add(replica.append(batch).thenAccept(outcome -> {
                     switch (outcome) {
-                        case AppendOutcome.Appended a -> pr.setErrorCode(Errors.NONE.code())
-                                .setBaseOffset(a.baseOffset())
-                                .setLogStartOffset(a.logStartOffset());
+                        case AppendOutcome.Appended a ->
+                            pr.setErrorCode(Errors.NONE.code())
+                                    .setBaseOffset(a.baseOffset())
+                                    .setLogStartOffset(a.logStartOffset());
                         case AppendOutcome.Failed f -> fail(pr, ErrorCodes.of(f.error()), f.message());
                     }
                 }));

@@ -12,7 +12,6 @@ import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.MetadataRequestData;
 import org.apache.kafka.common.message.ProduceRequestData;
-import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.Errors;
 import org.slf4j.Logger;
@@ -63,9 +62,12 @@ final class RequestDispatcher {
     }
 
     private Response initProducerId(RequestContext ctx, InitProducerIdRequestData req) {
-        InitProducerIdResponseData resp = new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch((short) -1);
+        InitProducerIdResponseData resp =
+                new InitProducerIdResponseData().setProducerId(-1).setProducerEpoch((short) -1);
         if (req.transactionalId() != null) {
-            log.warn("InitProducerId for transactional id {} refused: Fjord has no transactions yet", req.transactionalId());
+            log.warn(
+                    "InitProducerId for transactional id {} refused: Fjord has no transactions yet",
+                    req.transactionalId());
             return ctx.respond(resp.setErrorCode(Errors.UNSUPPORTED_VERSION.code()));
         }
         return ctx.respond(resp.setErrorCode(Errors.NONE.code())

@@ -25,7 +25,12 @@ final class Response {
     final String closeReason;
 
     private Response(
-            Kind kind, ApiMessage body, short version, short headerVersion, List<FileSliceRecords> files, String closeReason) {
+            Kind kind,
+            ApiMessage body,
+            short version,
+            short headerVersion,
+            List<FileSliceRecords> files,
+            String closeReason) {
         this.kind = kind;
         this.body = body;
         this.version = version;

@@ -32,7 +32,8 @@ final class TopicAdminHandler {
                 boolean onlyUs = t.assignments().stream()
                         .allMatch(a -> a.brokerIds().stream().allMatch(b -> b == broker.nodeId()));
                 if (!onlyUs) {
-                    resp.topics().add(result(t.name(), Errors.INVALID_REPLICA_ASSIGNMENT, "unknown broker in assignment"));
+                    resp.topics()
+                            .add(result(t.name(), Errors.INVALID_REPLICA_ASSIGNMENT, "unknown broker in assignment"));
                     continue;
                 }
             }
@@ -45,7 +46,10 @@ final class TopicAdminHandler {
                     result(t.name(), e, r.getValue().isEmpty() ? null : r.getValue());
             if (e == Errors.NONE) {
                 TopicInfo info = broker.topic(t.name());
-                res.setNumPartitions(info != null ? info.partitions() : partitions == -1 ? broker.config().defaultPartitions() : partitions)
+                res.setNumPartitions(
+                                info != null
+                                        ? info.partitions()
+                                        : partitions == -1 ? broker.config().defaultPartitions() : partitions)
                         .setReplicationFactor((short) 1);
                 if (info != null) {
                     res.setTopicId(MetadataHandler.toUuid(info.id()));
@@ -81,12 +85,12 @@ final class TopicAdminHandler {
     }
 
     private DeleteTopicsResponseData.DeletableTopicResult deleteOne(String name, Uuid id) {
-        DeleteTopicsResponseData.DeletableTopicResult r =
-                new DeleteTopicsResponseData.DeletableTopicResult().setName(name).setTopicId(id);
+        DeleteTopicsResponseData.DeletableTopicResult r = new DeleteTopicsResponseData.DeletableTopicResult()
+                .setName(name)
+                .setTopicId(id);
         TopicInfo t = name == null ? null : broker.topic(name);
         if (t == null) {
-            return r.setErrorCode(
-                    (name == null ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+            return r.setErrorCode((name == null ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
         }
         r.setTopicId(MetadataHandler.toUuid(t.id()));
         return r.setErrorCode(broker.deleteTopic(name) ? Errors.NONE.code() : Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
