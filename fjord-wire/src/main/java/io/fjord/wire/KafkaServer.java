@@ -63,6 +63,7 @@ public final class KafkaServer implements AutoCloseable {
                     .group(acceptor, workers)
                     .channel(t.serverChannel())
                     .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
