@@ -205,6 +205,68 @@ public final class Broker implements AutoCloseable {
         return topics.get(name);
     }
 
+    /**
+     * Changes a topic's config overrides: {@code set} adds or replaces, {@code delete} reverts to
+     * the default. Applies to the partitions' logs at once. Returns why it was refused, or null.
+     */
+    public synchronized String alterTopicConfigs(
+            String name, Map<String, String> set, java.util.Set<String> delete, boolean validateOnly) {
+        ensureOpen();
+        TopicInfo t = topics.get(name);
+        if (t == null) {
+            return "unknown topic " + name;
+        }
+        Map<String, String> next = new java.util.TreeMap<>(t.configs());
+        delete.forEach(next::remove);
+        next.putAll(set);
+        String bad = TopicConfigs.validate(next, config.logDefaults());
+        if (bad != null) {
+            return bad;
+        }
+        if (validateOnly) {
+            return null;
+        }
+        topics.update(new TopicInfo(name, t.id(), t.partitions(), next));
+        io.fjord.storage.LogConfig lc = TopicConfigs.toLogConfig(next, config.logDefaults());
+        for (int p = 0; p < t.partitions(); p++) {
+            LocalReplica r = replicas.get(new PartitionId(name, p));
+            if (r != null) {
+                r.partitionLog().updateConfig(lc);
+            }
+        }
+        log.info("topic {} configs now {}", name, next);
+        return null;
+    }
+
+    /** Grows a topic to {@code total} partitions. Returns why it was refused, or null. */
+    public synchronized String createPartitions(String name, int total, boolean validateOnly) {
+        ensureOpen();
+        TopicInfo t = topics.get(name);
+        if (t == null) {
+            return "unknown topic " + name;
+        }
+        if (total <= t.partitions()) {
+            return "topic " + name + " has " + t.partitions() + " partitions; the new count must be larger, got "
+                    + total;
+        }
+        if (total > PARTITIONS_MAX) {
+            return "at most " + PARTITIONS_MAX + " partitions per topic";
+        }
+        if (validateOnly) {
+            return null;
+        }
+        TopicInfo grown = new TopicInfo(name, t.id(), total, t.configs());
+        for (int p = t.partitions(); p < total; p++) {
+            logs.getOrCreate(new PartitionId(name, p), TopicConfigs.toLogConfig(t.configs(), config.logDefaults()));
+        }
+        topics.update(grown);
+        for (int p = t.partitions(); p < total; p++) {
+            openReplica(grown, p);
+        }
+        log.info("topic {} grown to {} partitions", name, total);
+        return null;
+    }
+
     /** Deletes a topic and its data. Returns false if it did not exist. */
     public synchronized boolean deleteTopic(String name) {
         ensureOpen();

@@ -162,6 +162,30 @@ public final class LocalReplica implements PartitionReplica {
     }
 
     @Override
+    public CompletableFuture<Long> deleteRecordsBefore(long offset) {
+        CompletableFuture<Long> done = new CompletableFuture<>();
+        try {
+            owner.execute(() -> {
+                try {
+                    long hw = partitionLog.highWatermark();
+                    long target = offset == -1 ? hw : offset;
+                    if (target < 0 || target > hw) {
+                        done.completeExceptionally(new IllegalArgumentException(
+                                "offset " + offset + " is above the high watermark " + hw));
+                        return;
+                    }
+                    done.complete(partitionLog.advanceLogStartOffset(target));
+                } catch (RuntimeException e) {
+                    done.completeExceptionally(e);
+                }
+            });
+        } catch (RuntimeException rejected) {
+            done.completeExceptionally(rejected);
+        }
+        return done;
+    }
+
+    @Override
     public int leaderEpoch() {
         return 0;
     }

@@ -35,6 +35,13 @@ public interface PartitionReplica {
 
     Optional<PartitionLog.TimestampOffset> offsetForTimestamp(long timestampMs);
 
+    /**
+     * Moves the log start offset to {@code offset} (DeleteRecords); -1 means the high watermark.
+     * Completes with the new log start offset, or exceptionally with {@link
+     * IllegalArgumentException} when the offset is above the high watermark.
+     */
+    CompletableFuture<Long> deleteRecordsBefore(long offset);
+
     /** The Kafka leader epoch of this replica (the Raft term, once there is Raft). */
     int leaderEpoch();
 

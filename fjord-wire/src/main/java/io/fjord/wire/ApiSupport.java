@@ -27,6 +27,11 @@ final class ApiSupport {
         served(ApiKeys.CREATE_TOPICS, 2, 7);
         served(ApiKeys.DELETE_TOPICS, 1, 6);
         served(ApiKeys.INIT_PRODUCER_ID, 0, 5);
+        served(ApiKeys.DESCRIBE_CONFIGS, 1, 4);
+        served(ApiKeys.INCREMENTAL_ALTER_CONFIGS, 0, 1);
+        served(ApiKeys.DESCRIBE_CLUSTER, 0, 1);
+        served(ApiKeys.CREATE_PARTITIONS, 0, 3);
+        served(ApiKeys.DELETE_RECORDS, 0, 2);
     }
 
     private static void served(ApiKeys key, int min, int max) {

@@ -4,9 +4,14 @@ import io.fjord.broker.Broker;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.IntSupplier;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.CreatePartitionsRequestData;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
+import org.apache.kafka.common.message.DeleteRecordsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsRequestData;
+import org.apache.kafka.common.message.DescribeClusterRequestData;
+import org.apache.kafka.common.message.DescribeConfigsRequestData;
 import org.apache.kafka.common.message.FetchRequestData;
+import org.apache.kafka.common.message.IncrementalAlterConfigsRequestData;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
 import org.apache.kafka.common.message.InitProducerIdResponseData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
@@ -27,6 +32,8 @@ final class RequestDispatcher {
     private final FetchHandler fetch;
     private final ListOffsetsHandler listOffsets;
     private final TopicAdminHandler topicAdmin;
+    private final ConfigsHandler configs;
+    private final ClusterHandler cluster;
 
     RequestDispatcher(Broker broker, IntSupplier advertisedPort) {
         this.broker = broker;
@@ -35,6 +42,8 @@ final class RequestDispatcher {
         this.fetch = new FetchHandler(broker);
         this.listOffsets = new ListOffsetsHandler(broker);
         this.topicAdmin = new TopicAdminHandler(broker);
+        this.configs = new ConfigsHandler(broker);
+        this.cluster = new ClusterHandler(broker, advertisedPort);
     }
 
     CompletableFuture<Response> dispatch(RequestContext ctx, ApiMessage body) {
@@ -47,6 +56,12 @@ final class RequestDispatcher {
             case CREATE_TOPICS -> done(topicAdmin.create(ctx, (CreateTopicsRequestData) body));
             case DELETE_TOPICS -> done(topicAdmin.delete(ctx, (DeleteTopicsRequestData) body));
             case INIT_PRODUCER_ID -> done(initProducerId(ctx, (InitProducerIdRequestData) body));
+            case DESCRIBE_CONFIGS -> done(configs.describe(ctx, (DescribeConfigsRequestData) body));
+            case INCREMENTAL_ALTER_CONFIGS ->
+                done(configs.incrementalAlter(ctx, (IncrementalAlterConfigsRequestData) body));
+            case DESCRIBE_CLUSTER -> done(cluster.describeCluster(ctx, (DescribeClusterRequestData) body));
+            case CREATE_PARTITIONS -> done(cluster.createPartitions(ctx, (CreatePartitionsRequestData) body));
+            case DELETE_RECORDS -> cluster.deleteRecords(ctx, (DeleteRecordsRequestData) body);
             default -> done(Response.close("API " + ctx.apiKey() + " is not served"));
         };
     }
