@@ -142,13 +142,6 @@ abstract class MappedIndex {
         }
     }
 
-    final void force() {
-        MappedByteBuffer b = buf;
-        if (b != null && !b.isReadOnly()) {
-            b.force();
-        }
-    }
-
     /** Forces the entries to disk and trims the file to them; the index becomes read-only. */
     final void seal() {
         MappedByteBuffer b = buf;

@@ -1,0 +1,42 @@
+# Shared by the bench/*.sh scripts (sourced, not run): JDK choice and the benchmark jar.
+
+bench_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bench_jar="$bench_repo/fjord-bench/target/fjord-bench.jar"
+# Where benchmarks write their logs: must be on the disk being measured, not a tmpfs.
+bench_scratch="${FJORD_BENCH_DIR:-$bench_repo/bench/out/scratch}"
+
+java_major() {
+    # `java -version` prints e.g. openjdk version "25.0.1" or "1.8.0_392" on stderr.
+    "$1/bin/java" -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == 1 ? v[2] : v[1]); exit }'
+}
+
+# JAVA_HOME if it is JDK 21 or newer, else the newest JDK under /usr/lib/jvm.
+pick_java_home() {
+    if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" && "$(java_major "$JAVA_HOME")" -ge 21 ]]; then
+        echo "$JAVA_HOME"
+        return
+    fi
+    local best="" best_major=0 d m
+    for d in /usr/lib/jvm/*; do
+        [[ -x "$d/bin/java" && ! -L "$d" ]] || continue
+        m="$(java_major "$d")"
+        if [[ -n "$m" && "$m" -gt "$best_major" ]]; then
+            best="$d" best_major="$m"
+        fi
+    done
+    if [[ "$best_major" -lt 21 ]]; then
+        echo "bench: no JDK 21 or newer found (set JAVA_HOME)" >&2
+        return 1
+    fi
+    echo "$best"
+}
+
+# Rebuilds the jar when a source of the storage engine or the benchmarks is newer than it.
+ensure_bench_jar() {
+    if [[ ! -f "$bench_jar" || -n "$(find "$bench_repo/fjord-storage/src/main" "$bench_repo/fjord-bench/src/main" \
+            "$bench_repo/fjord-storage/pom.xml" "$bench_repo/fjord-bench/pom.xml" "$bench_repo/pom.xml" \
+            -newer "$bench_jar" -print -quit)" ]]; then
+        echo "bench: building fjord-bench with $JAVA_HOME" >&2
+        (cd "$bench_repo" && ./mvnw -B -q -pl fjord-bench -am package -DskipTests -Dspotless.check.skip=true) >&2
+    fi
+}
