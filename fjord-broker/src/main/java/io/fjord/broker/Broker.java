@@ -11,8 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -267,42 +267,49 @@ public final class Broker implements AutoCloseable {
         return null;
     }
 
-    /** Deletes a topic and its data. Returns false if it did not exist. */
-    public synchronized boolean deleteTopic(String name) {
-        ensureOpen();
-        TopicInfo t = topics.delete(name);
-        if (t == null) {
-            return false;
-        }
-        for (int p = 0; p < t.partitions(); p++) {
-            PartitionId id = new PartitionId(name, p);
-            LocalReplica r = replicas.remove(id);
-            if (r == null) {
-                continue;
+    /**
+     * Deletes a topic and its data. Completes with false if it did not exist. Never blocks: each
+     * partition's files are deleted on its owner thread (the log's single writer), after any
+     * append already queued there; the caller may itself be one of the owners.
+     */
+    public CompletableFuture<Boolean> deleteTopic(String name) {
+        List<CompletableFuture<Void>> deletions = new ArrayList<>();
+        TopicInfo t;
+        synchronized (this) {
+            ensureOpen();
+            t = topics.delete(name);
+            if (t == null) {
+                return CompletableFuture.completedFuture(false);
             }
-            // The owner is the log's single writer: delete there, after any queued append.
-            CountDownLatch done = new CountDownLatch(1);
-            r.owner().execute(() -> {
+            for (int p = 0; p < t.partitions(); p++) {
+                PartitionId id = new PartitionId(name, p);
+                LocalReplica r = replicas.remove(id);
+                if (r == null) {
+                    continue;
+                }
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                deletions.add(done);
                 try {
-                    r.markClosed();
-                    logs.delete(id);
-                } catch (RuntimeException e) {
-                    log.error("{}: cannot delete partition data: {}", id, e.toString());
-                } finally {
-                    done.countDown();
+                    r.owner().execute(() -> {
+                        try {
+                            r.markClosed();
+                            logs.delete(id);
+                        } catch (RuntimeException e) {
+                            log.error("{}: cannot delete partition data: {}", id, e.toString());
+                        } finally {
+                            done.complete(null);
+                        }
+                    });
+                } catch (RuntimeException rejected) {
+                    done.complete(null); // stopping: the directory stays, the topic is gone
                 }
-            });
-            try {
-                if (!done.await(30, TimeUnit.SECONDS)) {
-                    log.warn("{}: deletion still running after 30 s", id);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
             }
         }
-        log.info("deleted topic {}", name);
-        return true;
+        return CompletableFuture.allOf(deletions.toArray(new CompletableFuture<?>[0]))
+                .thenApply(v -> {
+                    log.info("deleted topic {}", name);
+                    return true;
+                });
     }
 
     private void housekeeping() {

@@ -54,7 +54,7 @@ final class RequestDispatcher {
             case FETCH -> fetch.handle(ctx, (FetchRequestData) body);
             case LIST_OFFSETS -> done(listOffsets.handle(ctx, (ListOffsetsRequestData) body));
             case CREATE_TOPICS -> done(topicAdmin.create(ctx, (CreateTopicsRequestData) body));
-            case DELETE_TOPICS -> done(topicAdmin.delete(ctx, (DeleteTopicsRequestData) body));
+            case DELETE_TOPICS -> topicAdmin.delete(ctx, (DeleteTopicsRequestData) body);
             case INIT_PRODUCER_ID -> done(initProducerId(ctx, (InitProducerIdRequestData) body));
             case DESCRIBE_CONFIGS -> done(configs.describe(ctx, (DescribeConfigsRequestData) body));
             case INCREMENTAL_ALTER_CONFIGS ->

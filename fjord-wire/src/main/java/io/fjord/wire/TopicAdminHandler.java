@@ -2,9 +2,12 @@ package io.fjord.wire;
 
 import io.fjord.broker.Broker;
 import io.fjord.broker.TopicInfo;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsResponseData;
@@ -69,31 +72,37 @@ final class TopicAdminHandler {
                 .setReplicationFactor((short) -1);
     }
 
-    Response delete(RequestContext ctx, DeleteTopicsRequestData req) {
+    CompletableFuture<Response> delete(RequestContext ctx, DeleteTopicsRequestData req) {
         DeleteTopicsResponseData resp = new DeleteTopicsResponseData();
+        List<CompletableFuture<?>> pending = new ArrayList<>();
         if (ctx.version() >= 6) {
             for (DeleteTopicsRequestData.DeleteTopicState s : req.topics()) {
                 String name = s.name() != null ? s.name() : nameOf(s.topicId());
-                resp.responses().add(deleteOne(name, s.topicId()));
+                pending.add(deleteOne(resp, name, s.topicId()));
             }
         } else {
             for (String name : req.topicNames()) {
-                resp.responses().add(deleteOne(name, Uuid.ZERO_UUID));
+                pending.add(deleteOne(resp, name, Uuid.ZERO_UUID));
             }
         }
-        return ctx.respond(resp);
+        return CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0]))
+                .thenApply(v -> ctx.respond(resp));
     }
 
-    private DeleteTopicsResponseData.DeletableTopicResult deleteOne(String name, Uuid id) {
+    private CompletableFuture<?> deleteOne(DeleteTopicsResponseData resp, String name, Uuid id) {
         DeleteTopicsResponseData.DeletableTopicResult r = new DeleteTopicsResponseData.DeletableTopicResult()
                 .setName(name)
                 .setTopicId(id);
+        resp.responses().add(r);
         TopicInfo t = name == null ? null : broker.topic(name);
         if (t == null) {
-            return r.setErrorCode((name == null ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+            r.setErrorCode((name == null ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION).code());
+            return CompletableFuture.completedFuture(null);
         }
         r.setTopicId(MetadataHandler.toUuid(t.id()));
-        return r.setErrorCode(broker.deleteTopic(name) ? Errors.NONE.code() : Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+        return broker.deleteTopic(name)
+                .thenAccept(
+                        existed -> r.setErrorCode((existed ? Errors.NONE : Errors.UNKNOWN_TOPIC_OR_PARTITION).code()));
     }
 
     private String nameOf(Uuid id) {
