@@ -52,6 +52,14 @@ public final class LogManager implements AutoCloseable {
     private final FileLock lock;
     private final LongSupplier clockMs;
     private final Map<PartitionId, PartitionLog> logs = new ConcurrentHashMap<>();
+    /** fsyncs rolled segments and deletes retired files for every log, in order, off the writers. */
+    private final java.util.concurrent.ExecutorService background =
+            java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "fjord-log-io");
+                t.setDaemon(true);
+                return t;
+            });
+
     private volatile boolean closed;
 
     private LogManager(Path dataDir, Path lockKey, FileChannel lockChannel, FileLock lock, LongSupplier clockMs) {
@@ -132,7 +140,7 @@ public final class LogManager implements AutoCloseable {
                     log.warn("{}: not a partition directory; ignoring it", p);
                     continue;
                 }
-                logs.put(id, PartitionLog.open(p, configFor.apply(id), clockMs));
+                logs.put(id, PartitionLog.open(p, configFor.apply(id), clockMs, background));
             }
         } catch (IOException e) {
             throw new StorageException("cannot list data directory", dataDir, e);
@@ -150,7 +158,8 @@ public final class LogManager implements AutoCloseable {
     /** The log of {@code id}, created with {@code config} if it does not exist. */
     public PartitionLog getOrCreate(PartitionId id, LogConfig config) {
         ensureOpen();
-        return logs.computeIfAbsent(id, k -> PartitionLog.open(dataDir.resolve(k.dirName()), config, clockMs));
+        return logs.computeIfAbsent(
+                id, k -> PartitionLog.open(dataDir.resolve(k.dirName()), config, clockMs, background));
     }
 
     /** The log of {@code id}, or null. */
@@ -212,6 +221,15 @@ public final class LogManager implements AutoCloseable {
             }
         }
         logs.clear();
+        // Let queued fsyncs and deletions finish before another process may take the directory.
+        background.shutdown();
+        try {
+            if (!background.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                log.warn("{}: background fsyncs still running after 60 s", dataDir);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             lock.release();
         } catch (IOException e) {

@@ -142,22 +142,32 @@ abstract class MappedIndex {
         }
     }
 
-    /** Forces the entries to disk and trims the file to them; the index becomes read-only. */
+    /**
+     * Trims the file to its entries and maps it read-only. Does not fsync: {@link #force()} does,
+     * off the writer's thread (see {@link PartitionLog}'s recovery point).
+     */
     final void seal() {
         MappedByteBuffer b = buf;
         if (b == null || b.isReadOnly()) {
             return;
         }
-        b.force();
         long bytes = (long) entries * entrySize;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             ch.truncate(bytes);
-            ch.force(true);
             this.buf = ch.map(FileChannel.MapMode.READ_ONLY, 0, bytes);
             this.capacityEntries = entries;
             this.maxEntries = entries;
         } catch (IOException e) {
             throw new StorageException("cannot seal index", path, e);
+        }
+    }
+
+    /** fsyncs the index file (stores through the mapping included: Linux has one page cache). */
+    final void force() {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            throw new StorageException("cannot fsync index", path, e);
         }
     }
 

@@ -49,6 +49,7 @@ public final class PartitionLog implements AutoCloseable {
 
     static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
     static final String LOG_START_FILE = "log-start-offset";
+    static final String RECOVERY_POINT_FILE = "recovery-point";
 
     /** What readers may see: published after each change by the writer. */
     private record End(long nextOffset, long activeBaseOffset, int activeSizeBytes) {}
@@ -59,7 +60,15 @@ public final class PartitionLog implements AutoCloseable {
     private volatile LogConfig config;
     private volatile End end;
     private volatile long logStartOffset;
-    private volatile long flushedOffset;
+    private final java.util.concurrent.atomic.AtomicLong flushedOffset = new java.util.concurrent.atomic.AtomicLong();
+    /** Every segment that ends at or below this offset is on disk; guarded by {@code durableLock}. */
+    private volatile long recoveryPoint;
+
+    private final Object durableLock = new Object();
+    /** Bumped by each truncation: background fsyncs queued before it must not move the recovery point. */
+    private volatile int truncations;
+
+    private final java.util.concurrent.Executor background;
     private final boolean recoveredCleanly;
     private final Segment.RecoveryStats recoveryStats;
 
@@ -69,16 +78,36 @@ public final class PartitionLog implements AutoCloseable {
     private long lastFlushMs;
     private boolean closed;
 
-    private PartitionLog(Path dir, LogConfig config, LongSupplier clockMs, boolean clean, Segment.RecoveryStats stats) {
+    private PartitionLog(
+            Path dir,
+            LogConfig config,
+            LongSupplier clockMs,
+            boolean clean,
+            Segment.RecoveryStats stats,
+            java.util.concurrent.Executor background) {
         this.dir = dir;
+        this.background = background;
         this.config = config;
         this.clockMs = clockMs;
         this.recoveredCleanly = clean;
         this.recoveryStats = stats;
     }
 
-    /** Opens (creating if needed) the log in {@code dir}, recovering it if it was not closed cleanly. */
+    /**
+     * Opens (creating if needed) the log in {@code dir}, recovering it if it was not closed cleanly.
+     * Rolled segments are made durable synchronously, on the writer's thread.
+     */
     public static PartitionLog open(Path dir, LogConfig config, LongSupplier clockMs) {
+        return open(dir, config, clockMs, Runnable::run);
+    }
+
+    /**
+     * Opens the log; {@code background} fsyncs rolled segments and deletes retired files, so the
+     * writer never waits for the disk at a roll. It must run tasks in submission order (one
+     * thread).
+     */
+    public static PartitionLog open(
+            Path dir, LogConfig config, LongSupplier clockMs, java.util.concurrent.Executor background) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -89,19 +118,18 @@ public final class PartitionLog implements AutoCloseable {
         List<Long> bases = listSegments(dir);
         boolean clean = bases.isEmpty() || Files.exists(marker);
         long[] startCheckpoint = CheckpointFile.read(dir.resolve(LOG_START_FILE));
+        long[] recoveryCheckpoint = CheckpointFile.read(dir.resolve(RECOVERY_POINT_FILE));
+        long recoveryPointOnDisk =
+                recoveryCheckpoint != null && recoveryCheckpoint.length == 1 ? recoveryCheckpoint[0] : -1;
         Segment.RecoveryStats stats = new Segment.RecoveryStats();
-        PartitionLog pl = new PartitionLog(dir, config, clockMs, clean, stats);
+        PartitionLog pl = new PartitionLog(dir, config, clockMs, clean, stats, background);
         try {
             if (bases.isEmpty()) {
                 long base = startCheckpoint != null && startCheckpoint.length == 1 ? startCheckpoint[0] : 0;
                 Segment s = Segment.create(dir, base, config, nowMs);
                 pl.segments.put(base, s);
             } else {
-                for (int i = 0; i < bases.size(); i++) {
-                    boolean last = i == bases.size() - 1;
-                    Segment s = Segment.open(dir, bases.get(i), config, last, last && !clean, nowMs, stats);
-                    pl.segments.put(s.baseOffset, s);
-                }
+                pl.openSegments(bases, config, clean, Math.max(0, recoveryPointOnDisk), nowMs, stats);
             }
             pl.checkContinuity();
         } catch (RuntimeException e) {
@@ -118,7 +146,12 @@ public final class PartitionLog implements AutoCloseable {
         if (!clean) {
             pl.active.flush(); // what recovery kept may sit only in the page cache
         }
-        pl.flushedOffset = pl.active.nextOffset();
+        pl.flushedOffset.set(pl.active.nextOffset());
+        // Everything below the active segment is on disk now (sealed at close, or forced by recovery).
+        pl.recoveryPoint = pl.active.baseOffset;
+        if (recoveryPointOnDisk != pl.recoveryPoint) {
+            CheckpointFile.write(dir.resolve(RECOVERY_POINT_FILE), pl.recoveryPoint);
+        }
         pl.lastFlushMs = nowMs;
         try {
             Files.deleteIfExists(marker);
@@ -137,6 +170,65 @@ public final class PartitionLog implements AutoCloseable {
                     pl.end.nextOffset);
         }
         return pl;
+    }
+
+    /**
+     * Opens existing segments. After a clean shutdown nothing is scanned. Otherwise every segment
+     * from the one holding the recovery point on is validated batch by batch: those are the only
+     * ones that may not have reached the disk. A torn segment that is not the last ends the log
+     * there: later segments hold only data that was never made durable, and they could not follow
+     * on densely anyway.
+     */
+    private void openSegments(
+            List<Long> bases,
+            LogConfig config,
+            boolean clean,
+            long recoveryPointOnDisk,
+            long nowMs,
+            Segment.RecoveryStats stats) {
+        int scanFrom = bases.size() - 1;
+        if (!clean) {
+            scanFrom = 0;
+            for (int i = 0; i < bases.size(); i++) {
+                if (bases.get(i) <= recoveryPointOnDisk) {
+                    scanFrom = i;
+                }
+            }
+        }
+        for (int i = 0; i < bases.size(); i++) {
+            boolean last = i == bases.size() - 1;
+            boolean recover = !clean && i >= scanFrom;
+            Segment s = Segment.open(dir, bases.get(i), config, last, recover, nowMs, stats);
+            segments.put(s.baseOffset, s);
+            if (recover && !last && s.nextOffset() != bases.get(i + 1)) {
+                log.warn(
+                        "{}: segment {} ends at offset {} after recovery; dropping the {} later segment(s), which were"
+                                + " never made durable",
+                        dir,
+                        s.baseOffset,
+                        s.nextOffset(),
+                        bases.size() - 1 - i);
+                for (int j = i + 1; j < bases.size(); j++) {
+                    deleteSegmentFiles(bases.get(j));
+                }
+                // Reopen as the active segment (its files are valid and sealed now).
+                segments.remove(s.baseOffset);
+                s.closeQuietly();
+                segments.put(s.baseOffset, Segment.open(dir, s.baseOffset, config, true, false, nowMs, stats));
+                return;
+            }
+        }
+    }
+
+    private void deleteSegmentFiles(long base) {
+        for (String suffix : new String[] {Segment.LOG_SUFFIX, ".index", ".timeindex"}) {
+            Path p = dir.resolve(Segment.fileName(base, suffix));
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                throw new StorageException("cannot delete segment file", p, e);
+            }
+        }
     }
 
     /** Base offsets of the {@code .log} files in {@code dir}, sorted; removes leftovers on the way. */
@@ -321,13 +413,59 @@ public final class PartitionLog implements AutoCloseable {
     private void roll(long nowMs) {
         Segment old = active;
         old.seal();
-        // Everything before the new segment is on disk now.
-        flushedOffset = Math.max(flushedOffset, old.nextOffset());
         Segment s = Segment.create(dir, old.nextOffset(), config, nowMs);
         segments.put(s.baseOffset, s);
         active = s;
         publish();
+        makeDurableInBackground(old);
         log.debug("{}: rolled to new segment at offset {}", dir, s.baseOffset);
+    }
+
+    /** Queues the fsync of a sealed segment; once done, the recovery point moves past it. */
+    private void makeDurableInBackground(Segment sealed) {
+        long end = sealed.nextOffset();
+        int epoch = truncations;
+        if (!sealed.retain()) {
+            return;
+        }
+        background.execute(() -> {
+            try {
+                sealed.forceAll();
+                advanceRecoveryPoint(end, epoch);
+            } catch (RuntimeException e) {
+                log.error("{}: cannot make segment {} durable: {}", dir, sealed.baseOffset, e.getMessage());
+            } finally {
+                sealed.release();
+            }
+        });
+    }
+
+    private void advanceRecoveryPoint(long offset, int epoch) {
+        synchronized (durableLock) {
+            if (epoch != truncations || offset <= recoveryPoint || closed && !Files.isDirectory(dir)) {
+                return;
+            }
+            recoveryPoint = offset;
+            flushedOffset.accumulateAndGet(offset, Math::max);
+            CheckpointFile.write(dir.resolve(RECOVERY_POINT_FILE), offset);
+        }
+    }
+
+    /** Lowers the recovery point (after a truncation below it), durably. */
+    private void lowerRecoveryPoint(long offset) {
+        synchronized (durableLock) {
+            truncations++;
+            if (offset < recoveryPoint) {
+                recoveryPoint = offset;
+                CheckpointFile.write(dir.resolve(RECOVERY_POINT_FILE), offset);
+            }
+        }
+    }
+
+    /** Segments that may not be on disk yet: from the one holding the recovery point on. */
+    private java.util.Collection<Segment> notYetDurable() {
+        Long from = segments.floorKey(recoveryPoint);
+        return (from == null ? segments : segments.tailMap(from)).values();
     }
 
     /** fsyncs everything appended so far. Writer only. */
@@ -338,8 +476,13 @@ public final class PartitionLog implements AutoCloseable {
 
     private void flush(long nowMs) {
         long upTo = active.nextOffset();
+        for (Segment seg : notYetDurable()) {
+            if (seg != active) {
+                seg.forceAll(); // rolled, its background fsync not done yet
+            }
+        }
         active.flush();
-        flushedOffset = upTo;
+        flushedOffset.accumulateAndGet(upTo, Math::max);
         unflushedBatches = 0;
         lastFlushMs = nowMs;
     }
@@ -399,7 +542,8 @@ public final class PartitionLog implements AutoCloseable {
             }
         }
         publish();
-        flushedOffset = Math.min(flushedOffset, active.nextOffset());
+        flushedOffset.accumulateAndGet(active.nextOffset(), Math::min);
+        lowerRecoveryPoint(active.baseOffset);
         return active.nextOffset();
     }
 
@@ -461,7 +605,7 @@ public final class PartitionLog implements AutoCloseable {
             logStartOffset = next.baseOffset; // readers see out-of-range before the file goes
         }
         segments.remove(oldest.baseOffset);
-        oldest.markDeleted();
+        oldest.markDeleted(background); // the unlink may be slow: not on the writer's thread
         log.info("{}: retention deleted segment {}; log start offset now {}", dir, oldest.baseOffset, logStartOffset);
     }
 
@@ -511,7 +655,12 @@ public final class PartitionLog implements AutoCloseable {
 
     /** Everything below this offset has been fsynced. Any thread. */
     public long flushedOffset() {
-        return flushedOffset;
+        return Math.min(flushedOffset.get(), end.nextOffset);
+    }
+
+    /** Every segment ending at or below this offset is on disk (recovery scans from here). */
+    long recoveryPoint() {
+        return recoveryPoint;
     }
 
     /** Total bytes of all segment files. Writer only (exact) or any thread (approximate). */
@@ -562,7 +711,16 @@ public final class PartitionLog implements AutoCloseable {
         }
         closed = true;
         active.seal();
-        flushedOffset = active.nextOffset();
+        for (Segment seg : notYetDurable()) {
+            seg.forceAll();
+        }
+        flushedOffset.set(active.nextOffset());
+        synchronized (durableLock) {
+            if (recoveryPoint != active.baseOffset) {
+                recoveryPoint = active.baseOffset;
+                CheckpointFile.write(dir.resolve(RECOVERY_POINT_FILE), recoveryPoint);
+            }
+        }
         segments.values().forEach(Segment::close);
         try {
             Files.createFile(dir.resolve(CLEAN_SHUTDOWN_FILE));

@@ -153,6 +153,7 @@ final class Segment {
         recoverByScan(config, fileSize, stats);
         if (!active) {
             seal();
+            forceAll();
         }
     }
 
@@ -474,8 +475,9 @@ final class Segment {
     }
 
     /**
-     * Makes the segment read-only: a final time-index entry carrying its largest timestamp, data and
-     * indexes forced to disk, index files trimmed. Writer only.
+     * Makes the segment read-only: a final time-index entry carrying its largest timestamp, index
+     * files trimmed. Writer only. Nothing is fsynced here: {@link #forceAll()} does that, on the
+     * log's background thread after a roll, so the writer never waits for the disk at a roll.
      */
     void seal() {
         if (sealed) {
@@ -484,10 +486,16 @@ final class Segment {
         if (maxTimestampMs != Long.MIN_VALUE && nextOffset > baseOffset) {
             timeIndex.maybeAppend(maxTimestampMs, nextOffset);
         }
-        flush();
         offsetIndex.seal();
         timeIndex.seal();
         sealed = true;
+    }
+
+    /** fsyncs the log file and both index files. Any thread, on a retained sealed segment. */
+    void forceAll() {
+        flush();
+        offsetIndex.force();
+        timeIndex.force();
     }
 
     boolean isSealed() {
@@ -548,6 +556,11 @@ final class Segment {
      * restart removes such leftovers) and deletes them when the last reader releases. Writer only.
      */
     void markDeleted() {
+        markDeleted(Runnable::run);
+    }
+
+    /** As {@link #markDeleted()}, but the owner's reference (maybe the unlink) goes on {@code releaseOn}. */
+    void markDeleted(java.util.concurrent.Executor releaseOn) {
         deleted = true;
         try {
             Path target = logPath.resolveSibling(logPath.getFileName() + DELETED_SUFFIX);
@@ -561,7 +574,7 @@ final class Segment {
         } catch (IOException e) {
             log.warn("{}: cannot rename deleted segment: {}", logPath, e.toString());
         }
-        release();
+        releaseOn.execute(this::release);
     }
 
     boolean isDeleted() {
