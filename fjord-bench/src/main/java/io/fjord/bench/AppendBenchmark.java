@@ -53,6 +53,9 @@ public class AppendBenchmark {
 
     private Path dir;
     private PartitionLog log;
+    /** As in the broker (LogManager): rolled segments are fsynced and retired files deleted here. */
+    private java.util.concurrent.ExecutorService logIo;
+
     private ByteBuffer batch;
     private long bytesSinceRetention;
 
@@ -65,7 +68,8 @@ public class AppendBenchmark {
             default -> throw new IllegalArgumentException("fsync must be none or batch: " + fsync);
         };
         dir = BenchData.newScratchDir("fjord-append-");
-        log = PartitionLog.open(dir, config, System::currentTimeMillis);
+        logIo = java.util.concurrent.Executors.newSingleThreadExecutor();
+        log = PartitionLog.open(dir, config, System::currentTimeMillis, logIo);
         batch = BenchData.directBatch(batchBytes, System.currentTimeMillis());
     }
 
@@ -73,6 +77,14 @@ public class AppendBenchmark {
     public void tearDown() throws IOException {
         if (log != null) {
             log.close();
+        }
+        if (logIo != null) {
+            logIo.shutdown();
+            try {
+                logIo.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         BenchData.deleteRecursively(dir);
     }
