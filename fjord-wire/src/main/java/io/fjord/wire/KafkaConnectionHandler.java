@@ -135,7 +135,13 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
             }
             switch (r.kind) {
                 case SEND -> {
-                    ResponseWriter.write(ctx, p.correlationId, r);
+                    try {
+                        ResponseWriter.write(ctx, p.correlationId, r);
+                    } catch (RuntimeException e) {
+                        log.error("{}: cannot encode response {}", ctx.channel().remoteAddress(), p.correlationId, e);
+                        closeBadInput(ctx, "internal error encoding a response");
+                        return;
+                    }
                     wrote = true;
                 }
                 case NONE -> {
@@ -164,7 +170,8 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        // Answers still on their way release their resources in drain().
+        // Release what is ready now; answers still on their way release theirs when they arrive.
+        drain(ctx);
         ctx.fireChannelInactive();
     }
 
