@@ -54,7 +54,10 @@ final class RequestDispatcher {
             case FETCH -> fetch.handle(ctx, (FetchRequestData) body);
             case LIST_OFFSETS -> done(listOffsets.handle(ctx, (ListOffsetsRequestData) body));
             case CREATE_TOPICS -> done(topicAdmin.create(ctx, (CreateTopicsRequestData) body));
-            case DELETE_TOPICS -> done(topicAdmin.delete(ctx, (DeleteTopicsRequestData) body));
+            // Off the loop: Broker.deleteTopic waits for each partition's owner loop, which may be
+            // this one; waiting here would stall it for deleteTopic's 30 s limit per such partition.
+            case DELETE_TOPICS ->
+                CompletableFuture.supplyAsync(() -> topicAdmin.delete(ctx, (DeleteTopicsRequestData) body));
             case INIT_PRODUCER_ID -> done(initProducerId(ctx, (InitProducerIdRequestData) body));
             case DESCRIBE_CONFIGS -> done(configs.describe(ctx, (DescribeConfigsRequestData) body));
             case INCREMENTAL_ALTER_CONFIGS ->
