@@ -15,7 +15,10 @@ import org.apache.kafka.common.message.DeleteTopicsRequestData;
 import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.protocol.Errors;
 
-/** CreateTopics 2-7 and DeleteTopics 1-6. Runs on the connection's loop (admin path, rare). */
+/**
+ * CreateTopics 2-7 and DeleteTopics 1-6 (admin path, rare). Create runs on the connection's loop;
+ * delete on a pool thread, because it waits for partition owners (see {@link RequestDispatcher}).
+ */
 final class TopicAdminHandler {
     private final Broker broker;
 
