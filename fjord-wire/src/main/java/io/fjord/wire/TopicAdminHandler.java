@@ -16,8 +16,8 @@ import org.apache.kafka.common.message.DeleteTopicsResponseData;
 import org.apache.kafka.common.protocol.Errors;
 
 /**
- * CreateTopics 2-7 and DeleteTopics 1-6 (admin path, rare). Create runs on the connection's loop;
- * delete on a pool thread, because it waits for partition owners (see {@link RequestDispatcher}).
+ * CreateTopics 2-7 and DeleteTopics 1-6 (admin path, rare), on the connection's loop. Deletion
+ * never blocks it: each partition is deleted on its owner and the response waits for them all.
  */
 final class TopicAdminHandler {
     private final Broker broker;
