@@ -140,6 +140,11 @@ public final class PartitionLog implements AutoCloseable {
         long start = pl.segments.firstKey();
         if (startCheckpoint != null && startCheckpoint.length == 1) {
             start = Math.max(start, Math.min(startCheckpoint[0], pl.active.nextOffset()));
+            if (startCheckpoint[0] > pl.active.nextOffset()) {
+                // DeleteRecords went past data that did not survive the crash: the log restarts
+                // empty at its new end, and later offsets must not jump back to the old start.
+                CheckpointFile.write(dir.resolve(LOG_START_FILE), start);
+            }
         }
         pl.logStartOffset = start;
         pl.publish();

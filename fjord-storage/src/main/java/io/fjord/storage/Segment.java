@@ -26,6 +26,8 @@ final class Segment {
 
     static final String LOG_SUFFIX = ".log";
     static final String DELETED_SUFFIX = ".deleted";
+    private static final java.util.concurrent.atomic.AtomicLong DELETIONS =
+            new java.util.concurrent.atomic.AtomicLong();
     private static final int SCAN_BUFFER_BYTES = 1024 * 1024;
 
     final long baseOffset;
@@ -563,12 +565,15 @@ final class Segment {
     void markDeleted(java.util.concurrent.Executor releaseOn) {
         deleted = true;
         try {
-            Path target = logPath.resolveSibling(logPath.getFileName() + DELETED_SUFFIX);
+            // Unique names: a truncation can retire two generations of the same base offset while
+            // a reader still holds the older one.
+            String suffix = "." + DELETIONS.incrementAndGet() + DELETED_SUFFIX;
+            Path target = logPath.resolveSibling(logPath.getFileName() + suffix);
             Files.move(logPath, target);
             logPath = target;
             for (MappedIndex index : new MappedIndex[] {offsetIndex, timeIndex}) {
                 if (Files.exists(index.path)) {
-                    index.renameTo(index.path.resolveSibling(index.path.getFileName() + DELETED_SUFFIX));
+                    index.renameTo(index.path.resolveSibling(index.path.getFileName() + suffix));
                 }
             }
         } catch (IOException e) {

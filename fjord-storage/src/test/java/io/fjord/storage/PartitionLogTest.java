@@ -431,14 +431,22 @@ class PartitionLogTest {
         ByteBuffer bytes = held.toByteBuffer();
         assertThat(bytes.remaining()).isEqualTo(length);
         assertThat(batchBases(bytes)).startsWith(0L, 3L);
-        assertThat(dir.resolve(Segment.fileName(0, Segment.LOG_SUFFIX) + Segment.DELETED_SUFFIX))
-                .exists();
+        assertThat(deletedFilesOf(0)).as("renamed, still open for the reader").hasSize(1);
 
         held.close();
         held.close(); // harmless
 
-        assertThat(dir.resolve(Segment.fileName(0, Segment.LOG_SUFFIX) + Segment.DELETED_SUFFIX))
-                .doesNotExist();
+        assertThat(deletedFilesOf(0)).as("deleted once the reader let go").isEmpty();
+    }
+
+    /** The renamed {@code .log} files of a retired segment ({@code <base>.log.<n>.deleted}). */
+    private java.util.List<Path> deletedFilesOf(long base) throws java.io.IOException {
+        String prefix = Segment.fileName(base, Segment.LOG_SUFFIX) + ".";
+        try (var files = java.nio.file.Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().startsWith(prefix)
+                            && f.getFileName().toString().endsWith(Segment.DELETED_SUFFIX))
+                    .toList();
+        }
     }
 
     @Test

@@ -351,10 +351,11 @@ class SegmentTest {
         s.markDeleted();
 
         assertThat(s.isDeleted()).isTrue();
-        assertThat(s.logPath()).isEqualTo(dir.resolve("00000000000000000100.log.deleted"));
+        String suffix = s.logPath().getFileName().toString().substring("00000000000000000100.log".length());
+        assertThat(suffix).matches("\\.\\d+\\.deleted");
         assertThat(dir.resolve("00000000000000000100.log")).doesNotExist();
-        assertThat(dir.resolve("00000000000000000100.index.deleted")).exists();
-        assertThat(dir.resolve("00000000000000000100.timeindex.deleted")).exists();
+        assertThat(dir.resolve("00000000000000000100.index" + suffix)).exists();
+        assertThat(dir.resolve("00000000000000000100.timeindex" + suffix)).exists();
         ByteBuffer all = ByteBuffer.allocate(s.sizeBytes());
         s.readFully(all, 0);
         assertThat(RecordBatchHeader.validate(all, positions.get(9), all.limit(), Integer.MAX_VALUE))
