@@ -53,18 +53,21 @@ class KcatTest {
     @BeforeAll
     static void findKcat() {
         kcat = ExternalCommand.onPath("kcat", "kafkacat").orElse(null);
-        Assumptions.assumeTrue(
-                kcat != null, "kcat is not installed: skipping (apt-get install kcat; .ci/run installs it)");
     }
 
     @BeforeEach
     void start() throws Exception {
+        // Here rather than in @BeforeAll, so that every skipped test is reported with the reason.
+        Assumptions.assumeTrue(
+                kcat != null, "kcat is not installed: skipping (apt-get install kcat; .ci/run installs it)");
         fjord = new TestServer(dir);
     }
 
     @AfterEach
     void stop() {
-        fjord.close();
+        if (fjord != null) {
+            fjord.close();
+        }
     }
 
     @ParameterizedTest
