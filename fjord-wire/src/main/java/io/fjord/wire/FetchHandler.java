@@ -8,6 +8,7 @@ import io.fjord.storage.StorageException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.message.FetchRequestData;
@@ -104,12 +105,20 @@ final class FetchHandler {
         }
 
         private void listen(PartitionReplica r) {
-            cancels.add(r.onNextAppend(() -> ctx.loop().execute(() -> {
-                if (!result.isDone()) {
-                    listen(r);
-                    attempt();
+            cancels.add(r.onNextAppend(() -> {
+                try {
+                    ctx.loop().execute(() -> {
+                        if (!result.isDone()) {
+                            listen(r);
+                            attempt();
+                        }
+                    });
+                } catch (RejectedExecutionException e) {
+                    // The connection's loop has stopped: the server is shutting down and closing
+                    // the partitions, which wakes every listener. Nobody is left to answer, and a
+                    // throw here would abort the clean close of the remaining logs.
                 }
-            })));
+            }));
         }
 
         private void finish(Response response) {

@@ -15,6 +15,8 @@ import org.apache.kafka.common.protocol.Errors;
 final class ListOffsetsHandler {
     static final long LATEST = -1;
     static final long EARLIEST = -2;
+    /** The first ListOffsets response version that carries a leader epoch. */
+    static final short LEADER_EPOCH_MIN_VERSION = 4;
 
     private final Broker broker;
 
@@ -41,7 +43,12 @@ final class ListOffsetsHandler {
                     pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
                     continue;
                 }
-                pr.setErrorCode(Errors.NONE.code()).setLeaderEpoch(r.leaderEpoch());
+                pr.setErrorCode(Errors.NONE.code());
+                // LeaderEpoch exists from v4 and is not ignorable: a non-default value makes the
+                // v1-3 encoder throw, so older versions must keep the default -1.
+                if (ctx.version() >= LEADER_EPOCH_MIN_VERSION) {
+                    pr.setLeaderEpoch(r.leaderEpoch());
+                }
                 long ts = p.timestamp();
                 if (ts == LATEST) {
                     pr.setOffset(r.highWatermark());
