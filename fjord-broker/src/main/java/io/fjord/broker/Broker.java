@@ -43,6 +43,7 @@ public final class Broker implements AutoCloseable {
     private final String clusterId;
     private final Map<PartitionId, LocalReplica> replicas = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
+    private io.fjord.broker.group.GroupCoordinator groups;
     private volatile boolean closed;
 
     /** Result of a topic creation. */
@@ -89,9 +90,45 @@ public final class Broker implements AutoCloseable {
                 log.warn("{}: partition directory of no known topic; leaving it alone", id);
             }
         }
+        b.groups = b.openGroupCoordinator();
         long interval = config.housekeepingIntervalMs();
         b.timer.scheduleWithFixedDelay(b::housekeeping, interval, interval, TimeUnit.MILLISECONDS);
         return b;
+    }
+
+    /**
+     * Creates {@code __consumer_offsets} on first start (never expiring: retention.ms=-1; the
+     * coordinator deletes what it no longer needs) and starts the group coordinator over it.
+     */
+    private io.fjord.broker.group.GroupCoordinator openGroupCoordinator() {
+        String name = io.fjord.broker.group.GroupCoordinator.OFFSETS_TOPIC;
+        if (topics.get(name) == null) {
+            var r = createTopic(
+                    name, config.groups().offsetsPartitions(), 1, Map.of(TopicConfigs.RETENTION_MS, "-1"), false);
+            if (r.getKey() != CreateResult.CREATED) {
+                throw new IllegalStateException("cannot create " + name + ": " + r.getValue());
+            }
+        }
+        TopicInfo t = topics.get(name);
+        List<LocalReplica> parts = new ArrayList<>();
+        List<Executor> partOwners = new ArrayList<>();
+        for (int p = 0; p < t.partitions(); p++) {
+            LocalReplica r = replicas.get(new PartitionId(name, p));
+            parts.add(r);
+            partOwners.add(r.owner());
+        }
+        return new io.fjord.broker.group.GroupCoordinator(
+                config.groups(), parts, partOwners, timer, System::currentTimeMillis);
+    }
+
+    /** The consumer-group coordinator. */
+    public io.fjord.broker.group.GroupCoordinator groups() {
+        return groups;
+    }
+
+    /** Internal topics (the offsets log) take no produce and no delete from clients. */
+    public static boolean isInternal(String topic) {
+        return io.fjord.broker.group.GroupCoordinator.OFFSETS_TOPIC.equals(topic);
     }
 
     private LocalReplica openReplica(TopicInfo t, int partition) {
@@ -333,6 +370,9 @@ public final class Broker implements AutoCloseable {
             return;
         }
         closed = true;
+        if (groups != null) {
+            groups.close();
+        }
         timer.shutdownNow();
         for (LocalReplica r : new ArrayList<>(replicas.values())) {
             r.closeOnOwner();

@@ -17,6 +17,7 @@ import java.nio.file.Path;
  * @param housekeepingIntervalMs how often each partition flushes by time, applies retention and
  *     snapshots producer state
  * @param logDefaults log settings for topics that do not override them
+ * @param groups consumer-group coordinator settings
  */
 public record BrokerConfig(
         int nodeId,
@@ -28,7 +29,8 @@ public record BrokerConfig(
         int defaultPartitions,
         int maxFrameBytes,
         long housekeepingIntervalMs,
-        LogConfig logDefaults) {
+        LogConfig logDefaults,
+        io.fjord.broker.group.GroupConfig groups) {
 
     public static final int MAX_FRAME_BYTES_DEFAULT = 100 * 1024 * 1024;
 
@@ -59,7 +61,8 @@ public record BrokerConfig(
                 1,
                 MAX_FRAME_BYTES_DEFAULT,
                 1000,
-                LogConfig.DEFAULT);
+                LogConfig.DEFAULT,
+                io.fjord.broker.group.GroupConfig.DEFAULT);
     }
 
     public BrokerConfig withIoThreads(int n) {
@@ -73,7 +76,8 @@ public record BrokerConfig(
                 defaultPartitions,
                 maxFrameBytes,
                 housekeepingIntervalMs,
-                logDefaults);
+                logDefaults,
+                groups);
     }
 
     public BrokerConfig withAutoCreateTopics(boolean on) {
@@ -87,7 +91,8 @@ public record BrokerConfig(
                 defaultPartitions,
                 maxFrameBytes,
                 housekeepingIntervalMs,
-                logDefaults);
+                logDefaults,
+                groups);
     }
 
     public BrokerConfig withDefaultPartitions(int n) {
@@ -101,7 +106,8 @@ public record BrokerConfig(
                 n,
                 maxFrameBytes,
                 housekeepingIntervalMs,
-                logDefaults);
+                logDefaults,
+                groups);
     }
 
     public BrokerConfig withMaxFrameBytes(int n) {
@@ -115,7 +121,39 @@ public record BrokerConfig(
                 defaultPartitions,
                 n,
                 housekeepingIntervalMs,
-                logDefaults);
+                logDefaults,
+                groups);
+    }
+
+    public BrokerConfig withGroups(io.fjord.broker.group.GroupConfig g) {
+        return new BrokerConfig(
+                nodeId,
+                host,
+                port,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults,
+                g);
+    }
+
+    /** The same settings on another port (a restart on the port the first start picked). */
+    public BrokerConfig withPort(int p) {
+        return new BrokerConfig(
+                nodeId,
+                host,
+                p,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults,
+                groups);
     }
 
     public BrokerConfig withLogDefaults(LogConfig c) {
@@ -129,6 +167,7 @@ public record BrokerConfig(
                 defaultPartitions,
                 maxFrameBytes,
                 housekeepingIntervalMs,
-                c);
+                c,
+                groups);
     }
 }

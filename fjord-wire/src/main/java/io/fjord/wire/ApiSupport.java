@@ -32,6 +32,17 @@ final class ApiSupport {
         served(ApiKeys.DESCRIBE_CLUSTER, 0, 1);
         served(ApiKeys.CREATE_PARTITIONS, 0, 3);
         served(ApiKeys.DELETE_RECORDS, 0, 2);
+        served(ApiKeys.FIND_COORDINATOR, 0, 6);
+        served(ApiKeys.JOIN_GROUP, 0, 9);
+        served(ApiKeys.SYNC_GROUP, 0, 5);
+        served(ApiKeys.HEARTBEAT, 0, 4);
+        served(ApiKeys.LEAVE_GROUP, 0, 5);
+        served(ApiKeys.OFFSET_COMMIT, 2, 9);
+        served(ApiKeys.OFFSET_FETCH, 1, 9);
+        served(ApiKeys.LIST_GROUPS, 0, 5);
+        served(ApiKeys.DESCRIBE_GROUPS, 0, 5);
+        served(ApiKeys.DELETE_GROUPS, 0, 2);
+        served(ApiKeys.OFFSET_DELETE, 0, 0);
     }
 
     private static void served(ApiKeys key, int min, int max) {

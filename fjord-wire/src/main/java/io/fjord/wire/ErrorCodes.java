@@ -21,6 +21,27 @@ final class ErrorCodes {
         };
     }
 
+    static Errors of(io.fjord.broker.group.GroupError e) {
+        return switch (e) {
+            case NONE -> Errors.NONE;
+            case INVALID_GROUP_ID -> Errors.INVALID_GROUP_ID;
+            case COORDINATOR_NOT_AVAILABLE -> Errors.COORDINATOR_NOT_AVAILABLE;
+            case UNKNOWN_MEMBER_ID -> Errors.UNKNOWN_MEMBER_ID;
+            case MEMBER_ID_REQUIRED -> Errors.MEMBER_ID_REQUIRED;
+            case ILLEGAL_GENERATION -> Errors.ILLEGAL_GENERATION;
+            case REBALANCE_IN_PROGRESS -> Errors.REBALANCE_IN_PROGRESS;
+            case INCONSISTENT_GROUP_PROTOCOL -> Errors.INCONSISTENT_GROUP_PROTOCOL;
+            case INVALID_SESSION_TIMEOUT -> Errors.INVALID_SESSION_TIMEOUT;
+            case FENCED_INSTANCE_ID -> Errors.FENCED_INSTANCE_ID;
+            case GROUP_ID_NOT_FOUND -> Errors.GROUP_ID_NOT_FOUND;
+            case NON_EMPTY_GROUP -> Errors.NON_EMPTY_GROUP;
+            case GROUP_SUBSCRIBED_TO_TOPIC -> Errors.GROUP_SUBSCRIBED_TO_TOPIC;
+            case OFFSET_METADATA_TOO_LARGE -> Errors.OFFSET_METADATA_TOO_LARGE;
+            case UNKNOWN_TOPIC_OR_PARTITION -> Errors.UNKNOWN_TOPIC_OR_PARTITION;
+            case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
+        };
+    }
+
     static Errors of(Broker.CreateResult r) {
         return switch (r) {
             case CREATED -> Errors.NONE;

@@ -62,7 +62,7 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
             closeBadInput(ctx, "cannot parse request header: " + e.getMessage());
             return;
         }
-        RequestContext rc = new RequestContext(header, ctx.channel().eventLoop());
+        RequestContext rc = new RequestContext(header, ctx.channel().eventLoop(), clientHost(ctx));
         ApiKeys key = header.apiKey();
         if (key == ApiKeys.API_VERSIONS && !ApiSupport.isServed(key, header.apiVersion())) {
             frame.release();
@@ -96,6 +96,12 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
         // Request bytes (produce records alias them) live until the response is ready.
         f.whenComplete((r, err) -> frame.release());
         enqueue(ctx, header.correlationId(), f);
+    }
+
+    private static String clientHost(ChannelHandlerContext ctx) {
+        return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a && a.getAddress() != null
+                ? a.getAddress().toString()
+                : String.valueOf(ctx.channel().remoteAddress());
     }
 
     private void enqueue(ChannelHandlerContext ctx, int correlationId, CompletableFuture<Response> f) {

@@ -98,7 +98,7 @@ final class MetadataHandler {
         return new MetadataResponseData.MetadataResponseTopic()
                 .setName(t.name())
                 .setTopicId(toUuid(t.id()))
-                .setIsInternal(false)
+                .setIsInternal(Broker.isInternal(t.name()))
                 .setErrorCode(Errors.NONE.code())
                 .setPartitions(parts);
     }

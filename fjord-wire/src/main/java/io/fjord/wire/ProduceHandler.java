@@ -48,6 +48,10 @@ final class ProduceHandler {
                     fail(pr, Errors.INVALID_REQUIRED_ACKS, "acks must be 0, 1 or -1");
                     continue;
                 }
+                if (Broker.isInternal(td.name())) {
+                    fail(pr, Errors.INVALID_TOPIC_EXCEPTION, "topic " + td.name() + " is internal to Fjord");
+                    continue;
+                }
                 PartitionReplica replica = broker.replica(td.name(), pd.index());
                 if (replica == null) {
                     fail(pr, Errors.UNKNOWN_TOPIC_OR_PARTITION, null);

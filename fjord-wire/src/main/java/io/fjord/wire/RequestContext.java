@@ -5,8 +5,12 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.requests.RequestHeader;
 
-/** One request being handled: its header and the event loop of its connection. */
-record RequestContext(RequestHeader header, EventLoop loop) {
+/** One request being handled: its header, the event loop of its connection and the client's address. */
+record RequestContext(RequestHeader header, EventLoop loop, String clientHost) {
+
+    RequestContext(RequestHeader header, EventLoop loop) {
+        this(header, loop, "");
+    }
 
     ApiKeys apiKey() {
         return header.apiKey();

@@ -34,6 +34,7 @@ final class RequestDispatcher {
     private final TopicAdminHandler topicAdmin;
     private final ConfigsHandler configs;
     private final ClusterHandler cluster;
+    private final GroupHandler groups;
 
     RequestDispatcher(Broker broker, IntSupplier advertisedPort) {
         this.broker = broker;
@@ -44,6 +45,7 @@ final class RequestDispatcher {
         this.topicAdmin = new TopicAdminHandler(broker);
         this.configs = new ConfigsHandler(broker);
         this.cluster = new ClusterHandler(broker, advertisedPort);
+        this.groups = new GroupHandler(broker, advertisedPort);
     }
 
     CompletableFuture<Response> dispatch(RequestContext ctx, ApiMessage body) {
@@ -62,6 +64,21 @@ final class RequestDispatcher {
             case DESCRIBE_CLUSTER -> done(cluster.describeCluster(ctx, (DescribeClusterRequestData) body));
             case CREATE_PARTITIONS -> done(cluster.createPartitions(ctx, (CreatePartitionsRequestData) body));
             case DELETE_RECORDS -> cluster.deleteRecords(ctx, (DeleteRecordsRequestData) body);
+            case FIND_COORDINATOR ->
+                done(groups.findCoordinator(ctx, (org.apache.kafka.common.message.FindCoordinatorRequestData) body));
+            case JOIN_GROUP -> groups.join(ctx, (org.apache.kafka.common.message.JoinGroupRequestData) body);
+            case SYNC_GROUP -> groups.sync(ctx, (org.apache.kafka.common.message.SyncGroupRequestData) body);
+            case HEARTBEAT -> groups.heartbeat(ctx, (org.apache.kafka.common.message.HeartbeatRequestData) body);
+            case LEAVE_GROUP -> groups.leave(ctx, (org.apache.kafka.common.message.LeaveGroupRequestData) body);
+            case OFFSET_COMMIT -> groups.commit(ctx, (org.apache.kafka.common.message.OffsetCommitRequestData) body);
+            case OFFSET_FETCH ->
+                groups.fetchOffsets(ctx, (org.apache.kafka.common.message.OffsetFetchRequestData) body);
+            case LIST_GROUPS -> groups.list(ctx, (org.apache.kafka.common.message.ListGroupsRequestData) body);
+            case DESCRIBE_GROUPS ->
+                groups.describe(ctx, (org.apache.kafka.common.message.DescribeGroupsRequestData) body);
+            case DELETE_GROUPS -> groups.delete(ctx, (org.apache.kafka.common.message.DeleteGroupsRequestData) body);
+            case OFFSET_DELETE ->
+                groups.deleteOffsets(ctx, (org.apache.kafka.common.message.OffsetDeleteRequestData) body);
             default -> done(Response.close("API " + ctx.apiKey() + " is not served"));
         };
     }

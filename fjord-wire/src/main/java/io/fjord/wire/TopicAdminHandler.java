@@ -103,6 +103,11 @@ final class TopicAdminHandler {
             return CompletableFuture.completedFuture(null);
         }
         r.setTopicId(MetadataHandler.toUuid(t.id()));
+        if (Broker.isInternal(name)) {
+            r.setErrorCode(Errors.INVALID_TOPIC_EXCEPTION.code())
+                    .setErrorMessage("topic " + name + " is internal to Fjord");
+            return CompletableFuture.completedFuture(null);
+        }
         return broker.deleteTopic(name)
                 .thenAccept(
                         existed -> r.setErrorCode((existed ? Errors.NONE : Errors.UNKNOWN_TOPIC_OR_PARTITION).code()));

@@ -35,17 +35,7 @@ final class TestServer implements AutoCloseable {
     void restart() throws InterruptedException {
         int port = server.port();
         server.close();
-        server = KafkaServer.start(new BrokerConfig(
-                config.nodeId(),
-                config.host(),
-                port,
-                config.dataDir(),
-                config.ioThreads(),
-                config.autoCreateTopics(),
-                config.defaultPartitions(),
-                config.maxFrameBytes(),
-                config.housekeepingIntervalMs(),
-                config.logDefaults()));
+        server = KafkaServer.start(config.withPort(port));
     }
 
     @Override

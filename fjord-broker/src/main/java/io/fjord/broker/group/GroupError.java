@@ -1,0 +1,21 @@
+package io.fjord.broker.group;
+
+/** Why a group operation failed; the wire layer maps each to the Kafka error of the same name. */
+public enum GroupError {
+    NONE,
+    INVALID_GROUP_ID,
+    COORDINATOR_NOT_AVAILABLE,
+    UNKNOWN_MEMBER_ID,
+    MEMBER_ID_REQUIRED,
+    ILLEGAL_GENERATION,
+    REBALANCE_IN_PROGRESS,
+    INCONSISTENT_GROUP_PROTOCOL,
+    INVALID_SESSION_TIMEOUT,
+    FENCED_INSTANCE_ID,
+    GROUP_ID_NOT_FOUND,
+    NON_EMPTY_GROUP,
+    GROUP_SUBSCRIBED_TO_TOPIC,
+    OFFSET_METADATA_TOO_LARGE,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    KAFKA_STORAGE_ERROR
+}
