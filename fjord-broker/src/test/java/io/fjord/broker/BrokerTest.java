@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -253,6 +254,21 @@ class BrokerTest {
 
         assertThat(broker.replica("orders", 0).highWatermark()).isZero();
         assertThat(append("orders", 0, TestBatches.plain(1))).isEqualTo(new AppendOutcome.Appended(0, 0, 0, false));
+    }
+
+    @Test
+    void shouldRefuseNullConfigValuesAsInvalidConfig() {
+        Map<String, String> withNull = new HashMap<>();
+        withNull.put("retention.ms", null);
+
+        Map.Entry<Broker.CreateResult, String> r = broker.createTopic("orders", 1, 1, withNull, false);
+        assertThat(r.getKey()).isEqualTo(Broker.CreateResult.INVALID_CONFIG);
+        assertThat(r.getValue()).contains("retention.ms");
+        assertThat(broker.topics()).isEmpty();
+
+        create("other", 1, 1, Map.of());
+        assertThat(broker.alterTopicConfigs("other", withNull, Set.of(), false)).contains("retention.ms");
+        assertThat(broker.topic("other").configs()).isEmpty();
     }
 
     @Test

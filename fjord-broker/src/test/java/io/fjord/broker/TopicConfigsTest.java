@@ -37,6 +37,14 @@ class TopicConfigsTest {
     }
 
     @Test
+    void shouldRefuseNullValue() {
+        Map<String, String> withNull = new java.util.HashMap<>();
+        withNull.put(TopicConfigs.RETENTION_MS, null);
+
+        assertThat(TopicConfigs.validate(withNull, DEFAULTS)).contains("retention.ms");
+    }
+
+    @Test
     void shouldRefuseUnknownKey() {
         assertThat(TopicConfigs.validate(Map.of("compression.type", "zstd"), DEFAULTS))
                 .contains("compression.type")
