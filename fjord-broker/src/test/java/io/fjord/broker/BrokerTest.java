@@ -15,8 +15,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -253,6 +255,34 @@ class BrokerTest {
         assertThat(create("orders", 2, 1, Map.of())).isEqualTo(Broker.CreateResult.CREATED);
 
         assertThat(broker.replica("orders", 0).highWatermark()).isZero();
+        assertThat(append("orders", 0, TestBatches.plain(1))).isEqualTo(new AppendOutcome.Appended(0, 0, 0, false));
+    }
+
+    @Test
+    void shouldRefuseCreateWhileDeletionOfTheSameNameIsPending() throws Exception {
+        create("orders", 2, 1, Map.of());
+        append("orders", 0, TestBatches.plain(5));
+        CountDownLatch release = new CountDownLatch(1);
+        List<Future<?>> blockers = new ArrayList<>();
+        for (ExecutorService owner : owners) {
+            blockers.add(owner.submit(() -> {
+                release.await();
+                return null;
+            }));
+        }
+
+        CompletableFuture<Boolean> deleted = broker.deleteTopic("orders");
+        Map.Entry<Broker.CreateResult, String> during = broker.createTopic("orders", 2, 1, Map.of(), false);
+        release.countDown();
+        for (Future<?> b : blockers) {
+            b.get(WAIT_S, TimeUnit.SECONDS);
+        }
+
+        assertThat(deleted.get(WAIT_S, TimeUnit.SECONDS)).isTrue();
+        assertThat(during.getKey()).isEqualTo(Broker.CreateResult.TOPIC_ALREADY_EXISTS);
+        assertThat(during.getValue()).contains("being deleted");
+        assertThat(broker.topic("orders")).isNull();
+        assertThat(create("orders", 2, 1, Map.of())).isEqualTo(Broker.CreateResult.CREATED);
         assertThat(append("orders", 0, TestBatches.plain(1))).isEqualTo(new AppendOutcome.Appended(0, 0, 0, false));
     }
 
