@@ -395,6 +395,24 @@ class BrokerTest {
     }
 
     @Test
+    void shouldSnapshotProducerStateOnTheHousekeepingTimer() throws Exception {
+        close();
+        config = new BrokerConfig(
+                0, "127.0.0.1", 0, dataDir, 2, true, 1, BrokerConfig.MAX_FRAME_BYTES_DEFAULT, 20, LOG_DEFAULTS);
+        open();
+        create("orders", 1, 1, Map.of());
+        append("orders", 0, TestBatches.idempotent(broker.allocateProducerId(), (short) 0, 0, 2));
+        Path snapshot = dataDir.resolve("orders-0").resolve(ProducerStateTable.SNAPSHOT_FILE);
+
+        long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (!Files.exists(snapshot) && System.nanoTime() < deadlineNs) {
+            Thread.onSpinWait();
+        }
+
+        assertThat(snapshot).exists();
+    }
+
+    @Test
     void shouldKeepClusterIdAcrossReopen() throws Exception {
         String clusterId = broker.clusterId();
 
