@@ -42,6 +42,9 @@ public final class Broker implements AutoCloseable {
     private final ProducerIdAllocator producerIds;
     private final String clusterId;
     private final Map<PartitionId, LocalReplica> replicas = new ConcurrentHashMap<>();
+    /** Topics whose partitions are still being deleted on their owners; the name cannot be reused yet. */
+    private final java.util.Set<String> deleting = ConcurrentHashMap.newKeySet();
+
     private final ScheduledExecutorService timer;
     private io.fjord.broker.group.GroupCoordinator groups;
     private volatile boolean closed;
@@ -216,6 +219,12 @@ public final class Broker implements AutoCloseable {
         if (topics.get(name) != null) {
             return Map.entry(CreateResult.TOPIC_ALREADY_EXISTS, "topic '" + name + "' already exists");
         }
+        if (deleting.contains(name)) {
+            // Its logs are still in the log manager: a new topic would take them over, then lose them.
+            return Map.entry(
+                    CreateResult.TOPIC_ALREADY_EXISTS,
+                    "topic '" + name + "' is being deleted; retry when the deletion completes");
+        }
         if (validateOnly) {
             return Map.entry(CreateResult.CREATED, "");
         }
@@ -318,6 +327,7 @@ public final class Broker implements AutoCloseable {
             if (t == null) {
                 return CompletableFuture.completedFuture(false);
             }
+            deleting.add(name);
             for (int p = 0; p < t.partitions(); p++) {
                 PartitionId id = new PartitionId(name, p);
                 LocalReplica r = replicas.remove(id);
@@ -344,6 +354,7 @@ public final class Broker implements AutoCloseable {
         }
         return CompletableFuture.allOf(deletions.toArray(new CompletableFuture<?>[0]))
                 .thenApply(v -> {
+                    deleting.remove(name);
                     log.info("deleted topic {}", name);
                     return true;
                 });

@@ -44,7 +44,8 @@ public final class TopicConfigs {
             String key = e.getKey();
             String value = e.getValue();
             if (value == null) {
-                continue;
+                // CreateTopics and IncrementalAlterConfigs may carry a null value; Kafka refuses it.
+                return "topic config " + key + " has no value (null is not supported)";
             }
             if (!defaults(defaults).containsKey(key)) {
                 return "topic config " + key + " is not supported by Fjord";
