@@ -3,6 +3,7 @@ package io.fjord.broker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.fjord.broker.group.GroupConfig;
 import io.fjord.storage.LogConfig;
 import io.fjord.storage.LogSlice;
 import io.fjord.storage.ReadResult;
@@ -41,7 +42,17 @@ class BrokerTest {
     void setUp() {
         // Housekeeping far in the future: tests drive everything themselves.
         config = new BrokerConfig(
-                0, "127.0.0.1", 0, dataDir, 2, true, 3, BrokerConfig.MAX_FRAME_BYTES_DEFAULT, 600_000, LOG_DEFAULTS);
+                0,
+                "127.0.0.1",
+                0,
+                dataDir,
+                2,
+                true,
+                3,
+                BrokerConfig.MAX_FRAME_BYTES_DEFAULT,
+                600_000,
+                LOG_DEFAULTS,
+                GroupConfig.DEFAULT);
         open();
     }
 
@@ -104,7 +115,7 @@ class BrokerTest {
         TopicInfo t = broker.topic("orders");
         assertThat(t.partitions()).isEqualTo(4);
         assertThat(t.configs()).containsExactly(Map.entry("retention.ms", "60000"));
-        assertThat(broker.topics()).containsOnlyKeys("orders");
+        assertThat(userTopics()).containsOnlyKeys("orders");
         assertThat(partitionDirs("orders")).containsExactlyInAnyOrder("orders-0", "orders-1", "orders-2", "orders-3");
         assertThat(logConfig("orders", 3)).isEqualTo(LOG_DEFAULTS.withRetentionMs(60_000));
     }
@@ -138,7 +149,7 @@ class BrokerTest {
         assertThat(broker.createTopic(null, 1, 1, Map.of(), false).getKey())
                 .isEqualTo(Broker.CreateResult.INVALID_TOPIC_EXCEPTION);
         assertThat(create("x".repeat(249), 1, 1, Map.of())).isEqualTo(Broker.CreateResult.CREATED);
-        assertThat(broker.topics()).hasSize(1);
+        assertThat(userTopics()).hasSize(1);
     }
 
     @Test
@@ -148,7 +159,7 @@ class BrokerTest {
                     .as("%d", partitions)
                     .isEqualTo(Broker.CreateResult.INVALID_PARTITIONS);
         }
-        assertThat(broker.topics()).isEmpty();
+        assertThat(userTopics()).isEmpty();
     }
 
     @Test
@@ -158,7 +169,7 @@ class BrokerTest {
         assertThat(r.getKey()).isEqualTo(Broker.CreateResult.INVALID_REPLICATION_FACTOR);
         assertThat(r.getValue()).contains("3");
         assertThat(create("orders", 1, 0, Map.of())).isEqualTo(Broker.CreateResult.INVALID_REPLICATION_FACTOR);
-        assertThat(broker.topics()).isEmpty();
+        assertThat(userTopics()).isEmpty();
     }
 
     @Test
@@ -168,7 +179,7 @@ class BrokerTest {
 
         assertThat(r.getKey()).isEqualTo(Broker.CreateResult.INVALID_CONFIG);
         assertThat(r.getValue()).contains("compact");
-        assertThat(broker.topics()).isEmpty();
+        assertThat(userTopics()).isEmpty();
         assertThat(partitionDirs("orders")).isEmpty();
     }
 
@@ -239,11 +250,11 @@ class BrokerTest {
         assertThat(broker.topic("orders")).isNull();
         assertThat(broker.replica("orders", 0)).isNull();
         assertThat(partitionDirs("orders")).isEmpty();
-        assertThat(broker.topics()).containsOnlyKeys("kept");
+        assertThat(userTopics()).containsOnlyKeys("kept");
         assertThat(broker.deleteTopic("orders").get(WAIT_S, TimeUnit.SECONDS)).isFalse();
 
         reopen();
-        assertThat(broker.topics()).containsOnlyKeys("kept");
+        assertThat(userTopics()).containsOnlyKeys("kept");
     }
 
     @Test
@@ -294,7 +305,7 @@ class BrokerTest {
         Map.Entry<Broker.CreateResult, String> r = broker.createTopic("orders", 1, 1, withNull, false);
         assertThat(r.getKey()).isEqualTo(Broker.CreateResult.INVALID_CONFIG);
         assertThat(r.getValue()).contains("retention.ms");
-        assertThat(broker.topics()).isEmpty();
+        assertThat(userTopics()).isEmpty();
 
         create("other", 1, 1, Map.of());
         assertThat(broker.alterTopicConfigs("other", withNull, Set.of(), false)).contains("retention.ms");
@@ -398,7 +409,17 @@ class BrokerTest {
     void shouldSnapshotProducerStateOnTheHousekeepingTimer() throws Exception {
         close();
         config = new BrokerConfig(
-                0, "127.0.0.1", 0, dataDir, 2, true, 1, BrokerConfig.MAX_FRAME_BYTES_DEFAULT, 20, LOG_DEFAULTS);
+                0,
+                "127.0.0.1",
+                0,
+                dataDir,
+                2,
+                true,
+                1,
+                BrokerConfig.MAX_FRAME_BYTES_DEFAULT,
+                20,
+                LOG_DEFAULTS,
+                GroupConfig.DEFAULT);
         open();
         create("orders", 1, 1, Map.of());
         append("orders", 0, TestBatches.idempotent(broker.allocateProducerId(), (short) 0, 0, 2));
@@ -437,5 +458,12 @@ class BrokerTest {
     @Test
     void shouldRefuseToOpenWithoutOwners() {
         assertThatThrownBy(() -> Broker.open(config, List.of())).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** The topics clients made (the broker adds its internal offsets topic by itself). */
+    private Map<String, TopicInfo> userTopics() {
+        Map<String, TopicInfo> m = new java.util.TreeMap<>(broker.topics());
+        m.keySet().removeIf(Broker::isInternal);
+        return m;
     }
 }
