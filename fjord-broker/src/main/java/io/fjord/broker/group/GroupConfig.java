@@ -14,6 +14,9 @@ package io.fjord.broker.group;
  *     empty this long are dropped
  * @param offsetMetadataMaxBytes offset.metadata.max.bytes
  * @param tickIntervalMs how often deadlines (sessions, rebalances, expiry) are checked
+ * @param compactionRecords after this many offset records (and at least twice the live offsets)
+ *     a shard rewrites its live offsets and drops the log before them (Fjord's stand-in for
+ *     log compaction of {@code __consumer_offsets})
  */
 public record GroupConfig(
         int offsetsPartitions,
@@ -23,10 +26,11 @@ public record GroupConfig(
         int maxGroupSize,
         long offsetsRetentionMs,
         int offsetMetadataMaxBytes,
-        long tickIntervalMs) {
+        long tickIntervalMs,
+        long compactionRecords) {
 
     public static final GroupConfig DEFAULT =
-            new GroupConfig(8, 6_000, 1_800_000, 3_000, 1_000, 7L * 24 * 60 * 60 * 1000, 4096, 100);
+            new GroupConfig(8, 6_000, 1_800_000, 3_000, 1_000, 7L * 24 * 60 * 60 * 1000, 4096, 100, 100_000);
 
     public GroupConfig {
         if (offsetsPartitions < 1 || offsetsPartitions > 1000) {
@@ -35,7 +39,11 @@ public record GroupConfig(
         if (minSessionTimeoutMs < 1 || maxSessionTimeoutMs < minSessionTimeoutMs) {
             throw new IllegalArgumentException("session timeout bounds are inconsistent");
         }
-        if (initialRebalanceDelayMs < 0 || maxGroupSize < 1 || offsetsRetentionMs < 1 || tickIntervalMs < 1) {
+        if (initialRebalanceDelayMs < 0
+                || maxGroupSize < 1
+                || offsetsRetentionMs < 1
+                || tickIntervalMs < 1
+                || compactionRecords < 1) {
             throw new IllegalArgumentException("group settings must be positive");
         }
     }
@@ -49,7 +57,8 @@ public record GroupConfig(
                 maxGroupSize,
                 offsetsRetentionMs,
                 offsetMetadataMaxBytes,
-                tickIntervalMs);
+                tickIntervalMs,
+                compactionRecords);
     }
 
     public GroupConfig withMinSessionTimeoutMs(int ms) {
@@ -61,7 +70,21 @@ public record GroupConfig(
                 maxGroupSize,
                 offsetsRetentionMs,
                 offsetMetadataMaxBytes,
-                tickIntervalMs);
+                tickIntervalMs,
+                compactionRecords);
+    }
+
+    public GroupConfig withCompactionRecords(long records) {
+        return new GroupConfig(
+                offsetsPartitions,
+                minSessionTimeoutMs,
+                maxSessionTimeoutMs,
+                initialRebalanceDelayMs,
+                maxGroupSize,
+                offsetsRetentionMs,
+                offsetMetadataMaxBytes,
+                tickIntervalMs,
+                records);
     }
 
     public GroupConfig withOffsetsRetentionMs(long ms) {
@@ -73,6 +96,7 @@ public record GroupConfig(
                 maxGroupSize,
                 ms,
                 offsetMetadataMaxBytes,
-                tickIntervalMs);
+                tickIntervalMs,
+                compactionRecords);
     }
 }

@@ -42,6 +42,12 @@ final class GroupShard {
     private final LongSupplier clockMs;
     private final Map<String, ClassicGroup> groups = new HashMap<>();
     private final Map<String, Map<GroupResults.TopicPartitionKey, GroupResults.Committed>> offsets = new HashMap<>();
+    /** Offset records written (or replayed) since the last compaction. */
+    private long recordsSinceCompaction;
+
+    private boolean compacting;
+    /** Records per batch when rewriting live offsets: well under the default max batch size. */
+    private static final int COMPACTION_BATCH_RECORDS = 2_000;
 
     GroupShard(int partition, PartitionReplica replica, Executor owner, GroupConfig config, LongSupplier clockMs) {
         this.partition = partition;
@@ -81,6 +87,7 @@ final class GroupShard {
                 break;
             }
         }
+        recordsSinceCompaction = records;
         long nowMs = clockMs.getAsLong();
         offsets.forEach((group, committed) -> {
             ClassicGroup g = new ClassicGroup(group, config, nowMs);
@@ -206,6 +213,7 @@ final class GroupShard {
                     groups.put(groupId, new ClassicGroup(groupId, config, nowMs));
                 }
                 offsets.computeIfAbsent(groupId, k -> new HashMap<>()).putAll(toWrite);
+                recordsSinceCompaction += toWrite.size();
             } else {
                 log.warn("__consumer_offsets-{}: commit for group {} failed: {}", partition, groupId, outcome);
             }
@@ -321,6 +329,7 @@ final class GroupShard {
         return replica.append(batch.build()).thenApply(outcome -> {
             boolean ok = outcome instanceof AppendOutcome.Appended;
             if (ok) {
+                recordsSinceCompaction += list.size();
                 Map<GroupResults.TopicPartitionKey, GroupResults.Committed> m = offsets.get(groupId);
                 if (m != null) {
                     list.forEach(m::remove);
@@ -349,6 +358,74 @@ final class GroupShard {
             }
         }
         expired.forEach(groups::remove);
+        maybeCompact();
+    }
+
+    /**
+     * Fjord's stand-in for log compaction of {@code __consumer_offsets}: once the partition holds
+     * many more records than live offsets, append every live offset again and move the log start
+     * to the first of those records, so retention drops everything older. All rewrite batches are
+     * queued in one go on this thread, so no commit can land between them with a newer value that
+     * a later rewrite batch would then hide on replay. A crash before the log start moves only
+     * leaves duplicates that replay in order.
+     */
+    private void maybeCompact() {
+        long live = 0;
+        for (Map<GroupResults.TopicPartitionKey, GroupResults.Committed> m : offsets.values()) {
+            live += m.size();
+        }
+        if (compacting || recordsSinceCompaction < Math.max(config.compactionRecords(), 2 * live)) {
+            return;
+        }
+        compacting = true;
+        List<ByteBuffer> batches = new ArrayList<>();
+        RecordBatchBuilder b = new RecordBatchBuilder();
+        long nowMs = clockMs.getAsLong();
+        for (Map.Entry<String, Map<GroupResults.TopicPartitionKey, GroupResults.Committed>> g : offsets.entrySet()) {
+            for (Map.Entry<GroupResults.TopicPartitionKey, GroupResults.Committed> e :
+                    g.getValue().entrySet()) {
+                b.add(
+                        OffsetRecords.key(
+                                g.getKey(), e.getKey().topic(), e.getKey().partition()),
+                        OffsetRecords.value(e.getValue()),
+                        nowMs);
+                if (b.count() == COMPACTION_BATCH_RECORDS) {
+                    batches.add(b.build());
+                    b = new RecordBatchBuilder();
+                }
+            }
+        }
+        if (b.count() > 0) {
+            batches.add(b.build());
+        }
+        long liveCount = live;
+        if (batches.isEmpty()) {
+            replica.deleteRecordsBefore(-1).whenComplete((start, err) -> finishCompaction(start, err, liveCount));
+            return;
+        }
+        List<CompletableFuture<AppendOutcome>> appends = new ArrayList<>();
+        for (ByteBuffer batch : batches) {
+            appends.add(replica.append(batch));
+        }
+        CompletableFuture.allOf(appends.toArray(new CompletableFuture<?>[0]))
+                .thenCompose(v -> {
+                    if (!(appends.getFirst().join() instanceof AppendOutcome.Appended first)
+                            || appends.stream().anyMatch(a -> !(a.join() instanceof AppendOutcome.Appended))) {
+                        return CompletableFuture.failedFuture(new IllegalStateException("rewrite append failed"));
+                    }
+                    return replica.deleteRecordsBefore(first.baseOffset());
+                })
+                .whenComplete((start, err) -> finishCompaction(start, err, liveCount));
+    }
+
+    private void finishCompaction(Long start, Throwable err, long live) {
+        compacting = false;
+        if (err != null) {
+            log.warn("__consumer_offsets-{}: compaction failed: {}", partition, err.toString());
+            return;
+        }
+        log.info("__consumer_offsets-{}: compacted to {} live offsets; log starts at {}", partition, live, start);
+        recordsSinceCompaction = live;
     }
 
     private static <T> CompletableFuture<T> done(T value) {
