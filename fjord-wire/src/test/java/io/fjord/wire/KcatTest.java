@@ -108,7 +108,7 @@ class KcatTest {
         assertThat(md.brokers).as(all.describe()).containsExactly("0 at " + fjord.bootstrap() + " (controller)");
         assertThat(md.partitionsByTopic)
                 .as(all.describe())
-                .containsOnlyKeys("alpha", "beta")
+                .containsOnlyKeys("alpha", "beta", "__consumer_offsets") // Kafka lists internal topics too
                 .containsEntry("alpha", List.of(0, 1, 2))
                 .containsEntry("beta", List.of(0));
         assertThat(md.partitionLines).as(all.describe()).allMatch(l -> l.endsWith(", leader 0, replicas: 0, isrs: 0"));
