@@ -1,7 +1,6 @@
 package io.fjord.broker;
 
 import io.fjord.storage.AppendResult;
-import io.fjord.storage.LogSlice;
 import io.fjord.storage.PartitionId;
 import io.fjord.storage.PartitionLog;
 import io.fjord.storage.ReadResult;
@@ -26,7 +25,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class LocalReplica implements PartitionReplica {
     private static final Logger log = LoggerFactory.getLogger(LocalReplica.class);
-    private static final int REBUILD_READ_BYTES = 1024 * 1024;
 
     private final PartitionId id;
     private final PartitionLog partitionLog;
@@ -238,38 +236,25 @@ public final class LocalReplica implements PartitionReplica {
             from = partitionLog.logStartOffset();
         }
         from = Math.max(from, partitionLog.logStartOffset());
-        long scanned = 0;
-        while (from < hw) {
-            ReadResult r = partitionLog.read(from, REBUILD_READ_BYTES);
-            if (!(r instanceof LogSlice slice)) {
-                break;
-            }
-            try (slice) {
-                ByteBuffer b = slice.toByteBuffer();
-                int pos = 0;
-                long next = from;
-                while (pos < b.limit()) {
-                    long pid = RecordBatchHeader.producerId(b, pos);
+        long scanned;
+        try {
+            scanned = BatchScan.forEach(partitionLog::read, from, hw, (b, pos) -> {
+                long pid = RecordBatchHeader.producerId(b, pos);
+                if (pid >= 0) {
                     long base = RecordBatchHeader.baseOffset(b, pos);
                     int count = RecordBatchHeader.lastOffsetDelta(b, pos) + 1;
-                    if (pid >= 0 && base >= from) {
-                        int seq = RecordBatchHeader.baseSequence(b, pos);
-                        producers.update(
-                                pid,
-                                RecordBatchHeader.producerEpoch(b, pos),
-                                seq,
-                                ProducerStateTable.lastSequence(seq, count),
-                                base,
-                                base + count - 1);
-                    }
-                    next = base + count;
-                    pos += RecordBatchHeader.sizeBytes(b, pos);
+                    int seq = RecordBatchHeader.baseSequence(b, pos);
+                    producers.update(
+                            pid,
+                            RecordBatchHeader.producerEpoch(b, pos),
+                            seq,
+                            ProducerStateTable.lastSequence(seq, count),
+                            base,
+                            base + count - 1);
                 }
-                scanned += b.limit();
-                from = next;
-            } catch (IOException e) {
-                throw new StorageException("cannot read log to rebuild producer state", partitionLog.dir(), e);
-            }
+            });
+        } catch (IOException e) {
+            throw new StorageException("cannot read log to rebuild producer state", partitionLog.dir(), e);
         }
         if (scanned > 0) {
             log.info("{}: rebuilt producer state from {} bytes of log ({} producers)", id, scanned, producers.size());

@@ -1,11 +1,9 @@
 package io.fjord.broker.group;
 
 import io.fjord.broker.AppendOutcome;
+import io.fjord.broker.BatchScan;
 import io.fjord.broker.PartitionReplica;
-import io.fjord.storage.LogSlice;
-import io.fjord.storage.ReadResult;
 import io.fjord.storage.RecordBatchBuilder;
-import io.fjord.storage.RecordBatchHeader;
 import io.fjord.storage.RecordBatchReader;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -33,7 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 final class GroupShard {
     private static final Logger log = LoggerFactory.getLogger(GroupShard.class);
-    private static final int LOAD_READ_BYTES = 1024 * 1024;
 
     final int partition;
     final Executor owner;
@@ -59,35 +56,20 @@ final class GroupShard {
 
     /** Replays the partition's log into the offset cache. Before the shard serves anything. */
     void load() {
-        long from = replica.logStartOffset();
-        long hw = replica.highWatermark();
-        int records = 0;
-        while (from < hw) {
-            ReadResult r = replica.read(from, LOAD_READ_BYTES);
-            if (!(r instanceof LogSlice slice)) {
-                break;
-            }
-            try (slice) {
-                ByteBuffer b = slice.toByteBuffer();
-                int pos = 0;
-                long next = from;
-                while (pos < b.limit()) {
-                    int[] count = {0};
-                    RecordBatchReader.forEachRecord(b, pos, (offset, ts, key, value) -> {
+        int[] records = {0};
+        try {
+            BatchScan.forEach(
+                    replica::read,
+                    replica.logStartOffset(),
+                    replica.highWatermark(),
+                    (b, pos) -> RecordBatchReader.forEachRecord(b, pos, (offset, ts, key, value) -> {
                         apply(key, value);
-                        count[0]++;
-                    });
-                    records += count[0];
-                    next = RecordBatchHeader.baseOffset(b, pos) + RecordBatchHeader.lastOffsetDelta(b, pos) + 1;
-                    pos += RecordBatchHeader.sizeBytes(b, pos);
-                }
-                from = next;
-            } catch (IOException | RuntimeException e) {
-                log.error("__consumer_offsets-{}: cannot replay from offset {}: {}", partition, from, e.toString());
-                break;
-            }
+                        records[0]++;
+                    }));
+        } catch (IOException | RuntimeException e) {
+            log.error("__consumer_offsets-{}: cannot replay: {}", partition, e.toString());
         }
-        recordsSinceCompaction = records;
+        recordsSinceCompaction = records[0];
         long nowMs = clockMs.getAsLong();
         offsets.forEach((group, committed) -> {
             ClassicGroup g = new ClassicGroup(group, config, nowMs);
@@ -97,8 +79,8 @@ final class GroupShard {
                     .orElse(nowMs);
             groups.put(group, g);
         });
-        if (records > 0) {
-            log.info("__consumer_offsets-{}: loaded {} offsets of {} groups", partition, records, offsets.size());
+        if (records[0] > 0) {
+            log.info("__consumer_offsets-{}: loaded {} offsets of {} groups", partition, records[0], offsets.size());
         }
     }
 
