@@ -30,16 +30,21 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code fjord group list|describe|delete}: consumer group administration through the
- * kafka-clients {@link Admin} (ListGroups, DescribeGroups, OffsetFetch, ListOffsets, DeleteGroups),
- * so it works against any Kafka-compatible broker. Not executable by itself: picocli reports a
- * missing subcommand.
+ * {@code fjord group list|describe|reset-offsets|delete}: consumer group administration through the
+ * kafka-clients {@link Admin} (ListGroups, DescribeGroups, OffsetFetch, ListOffsets, OffsetCommit,
+ * DeleteGroups), so it works against any Kafka-compatible broker. {@code reset-offsets} lives in
+ * {@link ResetOffsetsCommand}. Not executable by itself: picocli reports a missing subcommand.
  */
 @Command(
         name = "group",
         mixinStandardHelpOptions = true,
-        description = "List, describe and delete consumer groups.",
-        subcommands = {GroupCommand.ListGroups.class, GroupCommand.Describe.class, GroupCommand.Delete.class})
+        description = "List, describe and delete consumer groups; reset their offsets.",
+        subcommands = {
+            GroupCommand.ListGroups.class,
+            GroupCommand.Describe.class,
+            ResetOffsetsCommand.class,
+            GroupCommand.Delete.class
+        })
 final class GroupCommand {
     /** Printed for a value a broker did not give (an old ListGroups version, no committed offset). */
     static final String NONE = "-";

@@ -118,6 +118,6 @@ class GroupCommandTest {
         CliNode.Streams s = new CliNode.Streams(new byte[0]);
         int code = s.commandLine().execute("group", "--help");
         assertThat(code).isZero();
-        assertThat(s.out()).contains("Usage: fjord group", "list", "describe", "delete");
+        assertThat(s.out()).contains("Usage: fjord group", "list", "describe", "reset-offsets", "delete");
     }
 }
