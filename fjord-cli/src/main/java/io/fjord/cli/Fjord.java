@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
             TopicCommand.class,
             ProduceCommand.class,
             ConsumeCommand.class,
+            GroupCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Fjord implements Runnable {

@@ -1,6 +1,7 @@
 package io.fjord.cli;
 
 import io.fjord.broker.BrokerConfig;
+import io.fjord.broker.group.GroupConfig;
 import io.fjord.wire.KafkaServer;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -14,10 +15,15 @@ import picocli.CommandLine;
 
 /** A Fjord node on a free port and a way to run {@code fjord} commands against it in-process. */
 final class CliNode implements AutoCloseable {
+    static final int INITIAL_REBALANCE_DELAY_MS = 100;
+
     private final KafkaServer server;
 
     CliNode(Path dataDir) throws InterruptedException {
-        server = KafkaServer.start(BrokerConfig.defaults(dataDir, 0).withIoThreads(2));
+        // A short initial rebalance delay: tests' groups have one member, waiting 3 s for more is waste.
+        server = KafkaServer.start(BrokerConfig.defaults(dataDir, 0)
+                .withIoThreads(2)
+                .withGroups(GroupConfig.DEFAULT.withInitialRebalanceDelayMs(INITIAL_REBALANCE_DELAY_MS)));
     }
 
     String bootstrap() {
