@@ -92,6 +92,9 @@ final class ClassicGroup {
             GroupMember m = newMember(a.memberId(), a, nowMs);
             return addAndRebalance(m, a.protocolType(), nowMs);
         }
+        if (replaced(a.memberId(), a.groupInstanceId())) {
+            return done(GroupResults.Join.error(GroupError.FENCED_INSTANCE_ID, a.memberId()));
+        }
         GroupMember m = members.get(a.memberId());
         if (m == null) {
             return done(GroupResults.Join.error(GroupError.UNKNOWN_MEMBER_ID, a.memberId()));
@@ -336,6 +339,9 @@ final class ClassicGroup {
             String protocolName,
             Map<String, byte[]> assignments,
             long nowMs) {
+        if (replaced(memberId, instanceId)) {
+            return done(GroupResults.Sync.error(GroupError.FENCED_INSTANCE_ID));
+        }
         GroupMember m = members.get(memberId);
         if (m == null) {
             return done(GroupResults.Sync.error(GroupError.UNKNOWN_MEMBER_ID));
@@ -387,6 +393,9 @@ final class ClassicGroup {
     }
 
     GroupError heartbeat(String memberId, String instanceId, int generation, long nowMs) {
+        if (replaced(memberId, instanceId)) {
+            return GroupError.FENCED_INSTANCE_ID;
+        }
         GroupMember m = members.get(memberId);
         if (m == null) {
             return GroupError.UNKNOWN_MEMBER_ID;
@@ -425,6 +434,9 @@ final class ClassicGroup {
 
     /** Checks an offset commit from a member (not a simple commit). */
     GroupError checkCommit(String memberId, String instanceId, int generation, long nowMs) {
+        if (replaced(memberId, instanceId)) {
+            return GroupError.FENCED_INSTANCE_ID;
+        }
         GroupMember m = members.get(memberId);
         if (m == null) {
             return GroupError.UNKNOWN_MEMBER_ID;
@@ -491,6 +503,20 @@ final class ClassicGroup {
             m.awaitingSync.complete(GroupResults.Sync.error(e));
             m.awaitingSync = null;
         }
+    }
+
+    /**
+     * The instance id now belongs to another member: {@code memberId} is the old id of a static
+     * member that restarted. Checked before the member lookup, because the old id is gone from
+     * {@link #members}, and UNKNOWN_MEMBER_ID would make the old process rejoin and fence the new
+     * one in turn; FENCED_INSTANCE_ID stops it.
+     */
+    private boolean replaced(String memberId, String instanceId) {
+        if (instanceId == null) {
+            return false;
+        }
+        String current = staticMembers.get(instanceId);
+        return current != null && !current.equals(memberId);
     }
 
     private boolean fenced(GroupMember m, String instanceId) {
