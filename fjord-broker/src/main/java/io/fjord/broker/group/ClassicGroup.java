@@ -447,7 +447,10 @@ final class ClassicGroup {
         if (generation != generationId) {
             return GroupError.ILLEGAL_GENERATION;
         }
-        if (state != State.STABLE) {
+        if (state == State.COMPLETING_REBALANCE) {
+            // The member has the new generation but not yet its assignment: it cannot own what it
+            // commits. In PREPARING_REBALANCE the generation is still the one whose partitions
+            // the member owns, and eager clients commit them before rejoining.
             return GroupError.REBALANCE_IN_PROGRESS;
         }
         m.sessionDeadlineMs = nowMs + m.sessionTimeoutMs;
