@@ -136,7 +136,10 @@ final class ClassicGroup {
                 if (oldId.equals(leaderId)) {
                     leaderId = newId;
                 }
-                if (state == State.STABLE && old.sameProtocols(a.protocols())) {
+                // The new metadata differs from the old whenever the client puts state in it (the
+                // Java consumer sends its generation and owned partitions): only a change of the
+                // group's protocol needs a rebalance, as in Kafka.
+                if (state == State.STABLE && protocolName.equals(chooseProtocol())) {
                     return done(joinResponse(m));
                 }
                 prepareRebalance(nowMs);

@@ -339,6 +339,42 @@ class ClassicGroupTest {
     }
 
     @Test
+    void shouldNotRebalanceForARestartedStaticMemberWithNewMetadataForTheSameProtocol() {
+        // The Java consumer's subscription metadata carries its generation and owned partitions,
+        // so a restarted process never sends the same bytes.
+        Formed f = stableTwo(null, "instance-b");
+        Map<String, byte[]> fresh = Map.of("range", bytes("range, generation -1"));
+
+        GroupResults.Join restarted = done(group.join(args("", "instance-b", fresh), 5_000));
+
+        assertThat(restarted.error()).isEqualTo(GroupError.NONE);
+        assertThat(restarted.generationId()).isEqualTo(1);
+        assertThat(group.state).isEqualTo(ClassicGroup.State.STABLE);
+        assertThat(done(group.sync(restarted.memberId(), "instance-b", 1, "consumer", "range", Map.of(), 5_001))
+                        .assignment())
+                .isEqualTo(bytes("b"));
+        assertThat(group.heartbeat(f.leader().memberId(), null, 1, 5_002)).isEqualTo(GroupError.NONE);
+        assertThat(group.members.get(restarted.memberId()).protocols.get("range"))
+                .isEqualTo(bytes("range, generation -1"));
+    }
+
+    @Test
+    void shouldRebalanceWhenARestartedStaticMemberChangesTheGroupProtocol() {
+        Formed f = stableTwo(null, "instance-b");
+        // Both now prefer roundrobin, which the leader also supports: the choice would change.
+        group.members.get(f.leader().memberId()).protocols = protocols("roundrobin", "range");
+
+        CompletableFuture<GroupResults.Join> restarted =
+                group.join(args("", "instance-b", protocols("roundrobin", "range")), 5_000);
+
+        assertThat(restarted).as("waits for the leader to rejoin").isNotDone();
+        assertThat(group.state).isEqualTo(ClassicGroup.State.PREPARING_REBALANCE);
+        done(group.join(args(f.leader().memberId(), null, protocols("roundrobin", "range")), 5_001));
+        assertThat(done(restarted).protocolName()).isEqualTo("roundrobin");
+        assertThat(done(restarted).generationId()).isEqualTo(2);
+    }
+
+    @Test
     void shouldRejectAJoinWithAnotherProtocolTypeOrNoCommonProtocol() {
         group.join(args("", null, RANGE), 0);
 
