@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fjord.broker.BrokerConfig;
 import io.fjord.broker.group.GroupConfig;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,7 +18,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
@@ -204,6 +210,175 @@ class ConsumerGroupTest {
                     .get("g-resume");
             assertThat(d.groupState()).isIn(GroupState.EMPTY, GroupState.STABLE);
             assertThat(admin.listGroups().all().get()).anyMatch(g -> g.groupId().equals("g-resume"));
+        }
+    }
+
+    @Test
+    void shouldExpelAKilledMemberAfterTheSessionTimeoutAndMoveItsPartitionsToTheSurvivor() throws Exception {
+        createTopic("kill", 4);
+        int n = 400;
+        produce("kill", n);
+        Process child = startMemberProcess("g-kill", "kill");
+        BlockingQueue<String> childAssignments = stdoutLines(child);
+        try (KafkaConsumer<byte[], byte[]> survivor = consumer("g-kill", SHORT_SESSION)) {
+            awaitLine(childAssignments, "assigned 0,1,2,3");
+            survivor.subscribe(List.of("kill"));
+            String[] childOwns = {"assigned 0,1,2,3"};
+            pollAndCommitUntil(survivor, () -> {
+                String line = childAssignments.poll();
+                if (line != null) {
+                    childOwns[0] = line;
+                }
+                return survivor.assignment().size() == 2 && childOwns[0].split(",").length == 2;
+            });
+
+            child.destroyForcibly(); // SIGKILL: no LeaveGroup, no last heartbeat
+            assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            long killedNs = System.nanoTime();
+            pollAndCommitUntil(survivor, () -> survivor.assignment().size() == 4);
+            long movedAfterMs = Duration.ofNanos(System.nanoTime() - killedNs).toMillis();
+
+            // At most one heartbeat interval of the session had passed before the kill.
+            assertThat(movedAfterMs)
+                    .as("expelled after the session timeout (6 s)")
+                    .isBetween(6_000L - 1_000L - 200L, 20_000L);
+            Map<TopicPartition, Long> ends = survivor.endOffsets(survivor.assignment());
+            pollAndCommitUntil(
+                    survivor,
+                    () -> ends.entrySet().stream().allMatch(e -> survivor.position(e.getKey()) == e.getValue()));
+        } finally {
+            child.destroyForcibly();
+        }
+        try (Admin admin = Admin.create(fjord.clientProps())) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets("g-kill")
+                    .partitionsToOffsetAndMetadata()
+                    .get();
+            assertThat(committed.values().stream()
+                            .mapToLong(OffsetAndMetadata::offset)
+                            .sum())
+                    .isEqualTo(n);
+        }
+    }
+
+    @Test
+    void shouldGiveARestartedStaticMemberItsPartitionsWithoutDisturbingTheOthers() throws Exception {
+        createTopic("static", 4);
+        Map<String, String> staticA = new HashMap<>(SHORT_SESSION);
+        staticA.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "static-a");
+        List<String> otherEvents = new ArrayList<>();
+        KafkaConsumer<byte[], byte[]> a = consumer("g-static", staticA);
+        try (KafkaConsumer<byte[], byte[]> other = consumer("g-static", SHORT_SESSION)) {
+            a.subscribe(List.of("static"));
+            pollUntil(List.of(a), () -> a.assignment().size() == 4);
+            other.subscribe(List.of("static"), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    otherEvents.add("revoked " + partitions);
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    otherEvents.add("assigned " + partitions);
+                }
+            });
+            pollUntil(
+                    List.of(a, other),
+                    () -> a.assignment().size() == 2 && other.assignment().size() == 2);
+            Set<TopicPartition> ofA = new HashSet<>(a.assignment());
+            Set<TopicPartition> ofOther = new HashSet<>(other.assignment());
+            int generation = other.groupMetadata().generationId();
+            otherEvents.clear();
+
+            a.close(); // a static member's close does not leave the group
+            long closedNs = System.nanoTime();
+            try (KafkaConsumer<byte[], byte[]> restarted = consumer("g-static", staticA)) {
+                restarted.subscribe(List.of("static"));
+                pollUntil(
+                        List.of(restarted, other), () -> !restarted.assignment().isEmpty());
+                assertThat(Duration.ofNanos(System.nanoTime() - closedNs))
+                        .as("back within the session timeout")
+                        .isLessThan(Duration.ofMillis(6_000));
+                assertThat(restarted.assignment()).isEqualTo(ofA);
+                assertThat(restarted.groupMetadata().generationId()).isEqualTo(generation);
+                // Give a rebalance, if one were under way, the time to reach the other member.
+                long untilNs = System.nanoTime() + Duration.ofMillis(2_500).toNanos();
+                while (System.nanoTime() < untilNs) {
+                    restarted.poll(Duration.ofMillis(50));
+                    other.poll(Duration.ofMillis(50));
+                }
+                assertThat(otherEvents)
+                        .as("rebalance callbacks of the other member")
+                        .isEmpty();
+                assertThat(other.assignment()).isEqualTo(ofOther);
+                assertThat(other.groupMetadata().generationId()).isEqualTo(generation);
+                assertThat(restarted.assignment()).isEqualTo(ofA);
+            }
+        } finally {
+            a.close();
+        }
+    }
+
+    private static final Map<String, String> SHORT_SESSION = Map.of(
+            ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000", ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "1000");
+
+    /** A {@link GroupMemberProcess} in a child JVM, with this JVM's java binary and class path. */
+    private Process startMemberProcess(String group, String topic) throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        return new ProcessBuilder(
+                        java.toString(),
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        GroupMemberProcess.class.getName(),
+                        fjord.bootstrap(),
+                        group,
+                        topic,
+                        "6000",
+                        "1000")
+                // Kept after the test (the temporary directory is not), for a post-mortem.
+                .redirectError(
+                        Path.of("target", "member-process-" + group + ".stderr").toFile())
+                .start();
+    }
+
+    /** The child's stdout, line by line, read by a daemon thread. */
+    private static BlockingQueue<String> stdoutLines(Process p) {
+        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        Thread reader = new Thread(
+                () -> {
+                    try (BufferedReader r =
+                            new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                        for (String line; (line = r.readLine()) != null; ) {
+                            lines.add(line);
+                        }
+                    } catch (IOException e) {
+                        // the process died: no more lines
+                    }
+                },
+                "member-process-stdout");
+        reader.setDaemon(true);
+        reader.start();
+        return lines;
+    }
+
+    private static void awaitLine(BlockingQueue<String> lines, String expected) throws InterruptedException {
+        long deadlineNs = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        for (String line = null; !expected.equals(line); ) {
+            long leftNs = deadlineNs - System.nanoTime();
+            assertThat(leftNs)
+                    .as("\"%s\" from the member process within 30 s", expected)
+                    .isPositive();
+            line = lines.poll(leftNs, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Polls and commits what was consumed after every poll, as a plain at-least-once consumer does. */
+    private static void pollAndCommitUntil(KafkaConsumer<byte[], byte[]> c, java.util.function.BooleanSupplier done) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!done.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("condition within 30 s").isLessThan(deadline);
+            c.poll(Duration.ofMillis(50));
+            c.commitSync();
         }
     }
 
