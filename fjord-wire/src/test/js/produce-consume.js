@@ -1,41 +1,32 @@
 #!/usr/bin/env node
 // Interop check of Fjord with kafkajs, run by KafkajsTest:
 //
-//   node produce-consume.js <host:port> <topic> [records]
+//   node produce-consume.js <host:port> <topic> [records] [group]
 //
 // Creates the topic (3 partitions) with the admin client, produces the records with the
 // producer (keyed, with a header, half of the batches gzip-compressed, acks=all), reads the high
-// watermarks with admin.fetchTopicOffsets (ListOffsets), then reads every partition back from
-// offset 0 and checks each record. Prints one JSON summary line on success; exits 1 with the
-// reason on the first mismatch, 2 when the overall deadline passes.
-//
-// Consuming: kafkajs's only public consumer needs a consumer group (FindCoordinator, JoinGroup,
-// ...), which Fjord does not serve yet. Until it does, this script reads with kafkajs's internal
-// Cluster and Broker.fetch (the layer its consumer uses underneath: same Fetch request and record
-// batch decoding, no group), and KafkajsTest also reads the records with the Java consumer.
-// When consumer groups land, replace readPartition() with kafka.consumer({ groupId }).
+// watermarks with admin.fetchTopicOffsets (ListOffsets), then consumes every record with a
+// consumer group (kafka.consumer({ groupId }), from the beginning: FindCoordinator, JoinGroup,
+// SyncGroup, Heartbeat, Fetch), checks each one, and commits the high watermark of every
+// partition (OffsetCommit) before leaving. KafkajsTest checks the committed offsets from Java.
+// Prints one JSON summary line on success; exits 1 with the reason on the first mismatch, 2 when
+// the overall deadline passes.
 'use strict'
 
 const { Kafka, CompressionTypes, Partitioners, logLevel } = require('kafkajs')
-// Internal modules of kafkajs 2.2.4 (pinned in package.json): see "Consuming" above.
-const Cluster = require('kafkajs/src/cluster')
-const { createLogger } = require('kafkajs/src/loggers')
-const LoggerConsole = require('kafkajs/src/loggers/console')
-const socketFactory = require('kafkajs/src/network/socketFactory')
 
 const DEADLINE_MS = 45000
 const PARTITIONS = 3
 const KEYS = 37
 const BATCH_RECORDS = 100
-const FETCH_MAX_BYTES = 1024 * 1024
-const READ_COMMITTED = 1
 
-const [broker, topic, countArg] = process.argv.slice(2)
+const [broker, topic, countArg, groupArg] = process.argv.slice(2)
 if (!broker || !topic) {
-  console.error('usage: node produce-consume.js <host:port> <topic> [records]')
+  console.error('usage: node produce-consume.js <host:port> <topic> [records] [group]')
   process.exit(64)
 }
 const count = countArg === undefined ? 1000 : parseInt(countArg, 10)
+const groupId = groupArg === undefined ? `${topic}-group` : groupArg
 
 const key = i => `key-${i % KEYS}`
 const value = i => `value-${i}-${'abcdefgh'.repeat(1 + (i % 8))}`
@@ -69,51 +60,45 @@ async function produce(kafka) {
   return acked
 }
 
-async function readPartition(cluster, partition, leader, highWatermark) {
-  const b = await cluster.findBroker({ nodeId: leader })
-  const records = []
-  let offset = 0
-  while (offset < highWatermark) {
-    const response = await b.fetch({
-      replicaId: -1,
-      isolationLevel: READ_COMMITTED,
-      maxWaitTime: 100,
-      minBytes: 1,
-      maxBytes: FETCH_MAX_BYTES,
-      topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: FETCH_MAX_BYTES }] }],
-    })
-    const p = response.responses[0].partitions[0]
-    check(p.errorCode === 0, `fetch error ${p.errorCode} on partition ${partition} at offset ${offset}`)
-    // A fetch answers from the start of the batch holding the offset: skip what was read already.
-    for (const m of p.messages.filter(m => Number(m.offset) >= offset)) {
-      check(Number(m.offset) === offset, `partition ${partition}: offset ${m.offset} where ${offset} was expected`)
-      records.push(m)
-      offset++
-    }
-  }
-  return records
-}
-
+// Consumes until every one of the count records has arrived, then commits, per partition, the
+// offset after its last record, and leaves the group.
 async function consume(kafka, highWatermarks) {
-  const cluster = new Cluster({
-    logger: createLogger({ level: logLevel.WARN, logCreator: LoggerConsole }),
-    socketFactory: socketFactory(),
-    brokers: [broker],
-    clientId: 'fjord-interop-reader',
-    connectionTimeout: 3000,
-    requestTimeout: 10000,
-    allowAutoTopicCreation: false,
-  })
-  await cluster.connect()
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false })
+  await consumer.connect()
   try {
-    await cluster.addTargetTopic(topic)
-    const consumed = []
-    for (const { partitionId, leader } of cluster.findTopicPartitionMetadata(topic)) {
-      consumed.push({ partition: partitionId, records: await readPartition(cluster, partitionId, leader, highWatermarks[partitionId]) })
-    }
-    return consumed
+    await consumer.subscribe({ topics: [topic], fromBeginning: true })
+    const byPartition = {}
+    let received = 0
+    let settle
+    const all = new Promise((resolve, reject) => {
+      settle = { resolve, reject }
+    })
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        try {
+          const records = byPartition[partition] || (byPartition[partition] = [])
+          // A fresh group reading from the beginning: offsets dense from 0, nothing twice.
+          check(Number(message.offset) === records.length,
+            `partition ${partition}: offset ${message.offset} where ${records.length} was expected`)
+          records.push(message)
+          if (++received === count) {
+            settle.resolve()
+          }
+        } catch (e) {
+          settle.reject(e)
+        }
+      },
+    })
+    await all
+    const commits = Object.entries(byPartition).map(([p, records]) => {
+      check(records.length === highWatermarks[p], `partition ${p}: ${records.length} records, high watermark ${highWatermarks[p]}`)
+      return { topic, partition: Number(p), offset: String(records.length) }
+    })
+    await consumer.commitOffsets(commits)
+    return Object.entries(byPartition).map(([p, records]) => ({ partition: Number(p), records }))
   } finally {
-    await cluster.disconnect()
+    await consumer.disconnect()
   }
 }
 
@@ -156,7 +141,7 @@ async function main() {
       perPartition[partition] = records.length
     }
     check(seen.size === count, `read ${seen.size} distinct records, expected ${count}`)
-    console.log(JSON.stringify({ produced: count, consumed: seen.size, perPartition }))
+    console.log(JSON.stringify({ produced: count, consumed: seen.size, perPartition, groupId }))
   } finally {
     await admin.disconnect()
   }

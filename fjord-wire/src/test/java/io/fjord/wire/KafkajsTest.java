@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -27,14 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * kafkajs 2.2.4 (Node) against a real Fjord node, through {@code src/test/js/produce-consume.js}:
- * create a topic, produce 1,000 records, read them back and check each one. Skipped when node or
- * npm is not installed; {@code .ci/run} installs them. {@code npm ci} runs only when
- * {@code node_modules} is missing.
- *
- * <p>kafkajs's public consumer needs consumer groups, which Fjord does not serve yet: the script
- * reads with kafkajs's internal fetch layer instead (no group), and this test reads the same
- * records again with the Java consumer in assign mode. Switch the script to {@code
- * kafka.consumer({groupId})} once groups exist.
+ * create a topic, produce 1,000 records, consume them with a kafkajs consumer group, check each
+ * one and commit. This test then checks the group's committed offsets with the Java admin client,
+ * and reads the records again with the Java consumer in assign mode. Skipped when node or npm is
+ * not installed; {@code .ci/run} installs them. {@code npm ci} runs only when {@code node_modules}
+ * is missing.
  */
 class KafkajsTest {
     private static final Path JS_DIR = Path.of("src", "test", "js").toAbsolutePath();
@@ -43,6 +41,7 @@ class KafkajsTest {
     private static final int RECORDS = 1_000;
     private static final int PARTITIONS = 3;
     private static final int KEYS = 37;
+    private static final String GROUP = "kafkajs-group";
 
     static Path node;
     static Path npm;
@@ -88,7 +87,13 @@ class KafkajsTest {
     @Test
     void shouldProduceAndReadBackThousandRecords() throws Exception {
         ExternalCommand.Result r = ExternalCommand.run(
-                List.of(node.toString(), "produce-consume.js", fjord.bootstrap(), "kafkajs", Integer.toString(RECORDS)),
+                List.of(
+                        node.toString(),
+                        "produce-consume.js",
+                        fjord.bootstrap(),
+                        "kafkajs",
+                        Integer.toString(RECORDS),
+                        GROUP),
                 JS_DIR,
                 "",
                 NODE_TIMEOUT);
@@ -96,7 +101,27 @@ class KafkajsTest {
         assertThat(r.exitCode()).as(r.describe()).isZero();
         assertThat(r.stdout()).as(r.describe()).contains("\"produced\":1000,\"consumed\":1000");
         assertThat(fjord.server.broker().topic("kafkajs").partitions()).isEqualTo(PARTITIONS);
+        assertCommittedAtTheEnd("kafkajs");
         assertJavaConsumerReadsEveryRecord("kafkajs");
+    }
+
+    /** The kafkajs group committed, for every partition, the offset after its last record. */
+    private void assertCommittedAtTheEnd(String topic) throws Exception {
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        for (int p = 0; p < PARTITIONS; p++) {
+            ends.put(
+                    new TopicPartition(topic, p),
+                    fjord.server.broker().replica(topic, p).highWatermark());
+        }
+        assertThat(ends.values().stream().mapToLong(Long::longValue).sum()).isEqualTo(RECORDS);
+        try (Admin admin = Admin.create(fjord.clientProps())) {
+            Map<TopicPartition, Long> committed = new HashMap<>();
+            admin.listConsumerGroupOffsets(GROUP)
+                    .partitionsToOffsetAndMetadata()
+                    .get()
+                    .forEach((tp, o) -> committed.put(tp, o.offset()));
+            assertThat(committed).isEqualTo(ends);
+        }
     }
 
     /** What kafkajs wrote, as the Java consumer (assign mode, no group) sees it. */
