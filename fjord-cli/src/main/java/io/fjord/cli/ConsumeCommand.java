@@ -58,8 +58,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = {
             "Print records of a topic to stdout, one a line.",
-            "Without --group: starts at the end unless --from-beginning or --offset, and stops",
-            "at the end offsets that exist when it starts, unless --follow.",
+            "Without --group: starts at the end unless --from-beginning or --offset, and",
+            "stops at the end offsets that exist when it starts, unless --follow.",
             "With --group: shares the partitions with the group's other members, starts at",
             "its committed offsets, commits what it printed, and stops after --timeout-ms",
             "without a record, unless --follow."
@@ -70,6 +70,11 @@ final class ConsumeCommand implements Callable<Integer> {
     static final long BOUNDED_IDLE_TIMEOUT_MS_DEFAULT = 30_000;
     /** With --group and without --follow, how long to wait for a record before stopping (not a failure). */
     static final long GROUP_IDLE_TIMEOUT_MS_DEFAULT = 10_000;
+    /**
+     * With --group and an idle timeout, the longest wait for the group's first assignment: joining
+     * takes the broker's initial rebalance delay (3 s in Kafka), or waiting for old members.
+     */
+    static final long JOIN_TIMEOUT_MS = 60_000;
     /** Metadata and offset look-ups at start; kafka-clients' default is 60 s. */
     static final int API_TIMEOUT_MS = 30_000;
     /** How long the shutdown hook waits for {@code main} to flush and close the consumer. */
@@ -80,6 +85,10 @@ final class ConsumeCommand implements Callable<Integer> {
     private final Stdio stdio;
     private volatile boolean stopRequested;
     private volatile KafkaConsumer<byte[], byte[]> consumer;
+    /** When the idle timeout started counting: the last record or (in a group) assignment. Main only. */
+    private long idleSinceNs;
+    /** In a group: whether it has assigned this member partitions (maybe none) yet. Main only. */
+    private boolean assigned;
 
     @Spec
     CommandSpec spec;
@@ -245,7 +254,11 @@ final class ConsumeCommand implements Callable<Integer> {
             return stdio.fail(spec, "topic '" + topic + "' does not exist");
         }
         if (group != null) {
-            PendingCommits commits = new PendingCommits(c, this::note);
+            // Joining can take longer than an idle timeout: it counts from each assignment.
+            PendingCommits commits = new PendingCommits(c, this::note, () -> {
+                assigned = true;
+                idleSinceNs = System.nanoTime();
+            });
             c.subscribe(List.of(topic), commits);
             return poll(c, Map.of(), List.of(), commits);
         }
@@ -308,8 +321,10 @@ final class ConsumeCommand implements Callable<Integer> {
         long idleTimeoutMs = idleTimeoutMs(bounded);
         Map<TopicPartition, OffsetAndMetadata> written = new HashMap<>();
         long printed = 0;
-        long lastRecordNs = System.nanoTime();
+        long startNs = System.nanoTime();
+        idleSinceNs = startNs;
         boolean timedOut = false;
+        boolean joinTimedOut = false;
         OutputStream out = new BufferedOutputStream(stdio.out(), 64 * 1024);
         byte[] separator = keySeparator.getBytes(StandardCharsets.UTF_8);
         try {
@@ -344,7 +359,7 @@ final class ConsumeCommand implements Callable<Integer> {
                 }
                 long nowNs = System.nanoTime();
                 if (!records.isEmpty()) {
-                    lastRecordNs = nowNs;
+                    idleSinceNs = nowNs;
                 }
                 if (bounded) {
                     List<TopicPartition> done = new ArrayList<>();
@@ -356,7 +371,12 @@ final class ConsumeCommand implements Callable<Integer> {
                     unfinished.removeAll(done);
                     c.pause(done); // no need to fetch what we will not print
                 }
-                if (idleTimeoutMs >= 0 && nowNs - lastRecordNs > TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs)) {
+                if (commits != null && !assigned) {
+                    if (idleTimeoutMs >= 0 && nowNs - startNs > TimeUnit.MILLISECONDS.toNanos(JOIN_TIMEOUT_MS)) {
+                        joinTimedOut = true;
+                        break;
+                    }
+                } else if (idleTimeoutMs >= 0 && nowNs - idleSinceNs > TimeUnit.MILLISECONDS.toNanos(idleTimeoutMs)) {
                     timedOut = true;
                     break;
                 }
@@ -374,6 +394,9 @@ final class ConsumeCommand implements Callable<Integer> {
             }
         }
         stdio.err().println(spec.qualifiedName() + ": " + printed + " records");
+        if (joinTimedOut) {
+            return stdio.fail(spec, "group '" + group + "' assigned no partitions in " + JOIN_TIMEOUT_MS + " ms");
+        }
         if (timedOut && bounded) {
             return stdio.fail(spec, "no record for " + idleTimeoutMs + " ms before the end offsets were reached");
         }

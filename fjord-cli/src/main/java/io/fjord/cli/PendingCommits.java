@@ -28,15 +28,18 @@ import org.apache.kafka.common.errors.WakeupException;
 final class PendingCommits implements ConsumerRebalanceListener {
     private final KafkaConsumer<?, ?> consumer;
     private final Consumer<String> note;
+    private final Runnable onAssigned;
     private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
 
     /**
      * @param consumer the group member that commits
      * @param note prints a line on stderr (a commit that was refused)
+     * @param onAssigned called after each assignment, empty ones included
      */
-    PendingCommits(KafkaConsumer<?, ?> consumer, Consumer<String> note) {
+    PendingCommits(KafkaConsumer<?, ?> consumer, Consumer<String> note, Runnable onAssigned) {
         this.consumer = consumer;
         this.note = note;
+        this.onAssigned = onAssigned;
     }
 
     /** Adds offsets to commit: per partition, the offset after the last record printed. */
@@ -87,7 +90,9 @@ final class PendingCommits implements ConsumerRebalanceListener {
     }
 
     @Override
-    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {}
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+        onAssigned.run();
+    }
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {

@@ -221,6 +221,18 @@ class ConsumeCommandTest {
     }
 
     @Test
+    void shouldStartTheIdleTimeoutWhenTheGroupAssignsPartitionsNotBefore(@TempDir Path slowDir) throws Exception {
+        try (CliNode slow = new CliNode(slowDir, 1_500)) {
+            assertThat(slow.runWithInput("waiting\n", "produce", "slow-join").code())
+                    .isZero();
+            CliNode.Result r =
+                    slow.run("consume", "slow-join", "--group", "g4", "--from-beginning", "--timeout-ms", "1000");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.lines()).containsExactly("waiting");
+        }
+    }
+
+    @Test
     void shouldRejectOffsetAndPartitionWithAGroup() {
         CliNode.Result offset = fjord.run("consume", "t", "--group", "g", "--offset", "1");
         assertThat(offset.code()).isEqualTo(2);
