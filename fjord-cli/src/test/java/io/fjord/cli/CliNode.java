@@ -21,9 +21,13 @@ final class CliNode implements AutoCloseable {
 
     CliNode(Path dataDir) throws InterruptedException {
         // A short initial rebalance delay: tests' groups have one member, waiting 3 s for more is waste.
+        this(dataDir, INITIAL_REBALANCE_DELAY_MS);
+    }
+
+    CliNode(Path dataDir, int initialRebalanceDelayMs) throws InterruptedException {
         server = KafkaServer.start(BrokerConfig.defaults(dataDir, 0)
                 .withIoThreads(2)
-                .withGroups(GroupConfig.DEFAULT.withInitialRebalanceDelayMs(INITIAL_REBALANCE_DELAY_MS)));
+                .withGroups(GroupConfig.DEFAULT.withInitialRebalanceDelayMs(initialRebalanceDelayMs)));
     }
 
     String bootstrap() {
