@@ -69,6 +69,10 @@ final class ServerCommand implements Callable<Integer> {
         if (p.containsKey("auto.create.topics.enable")) {
             config = config.withAutoCreateTopics(Boolean.parseBoolean(p.getProperty("auto.create.topics.enable")));
         }
+        if (p.containsKey("group.initial.rebalance.delay.ms")) {
+            config = config.withGroups(config.groups()
+                    .withInitialRebalanceDelayMs(Integer.parseInt(p.getProperty("group.initial.rebalance.delay.ms"))));
+        }
         if (p.containsKey("socket.request.max.bytes")) {
             config = config.withMaxFrameBytes(Integer.parseInt(p.getProperty("socket.request.max.bytes")));
         }

@@ -201,7 +201,7 @@ final class ClassicGroup {
         if (state == State.PREPARING_REBALANCE) {
             if (nowMs < initialDelayDeadlineMs) {
                 // A new member during the initial delay: wait a little longer for the next one.
-                initialDelayDeadlineMs = Math.min(nowMs + config.initialRebalanceDelayMs(), rebalanceDeadlineMs);
+                initialDelayDeadlineMs = Math.min(nowMs + initialDelayMs(), rebalanceDeadlineMs);
             }
             return;
         }
@@ -216,7 +216,17 @@ final class ClassicGroup {
         }
         state = State.PREPARING_REBALANCE;
         rebalanceDeadlineMs = nowMs + maxRebalanceTimeoutMs();
-        initialDelayDeadlineMs = wasEmpty ? Math.min(nowMs + config.initialRebalanceDelayMs(), rebalanceDeadlineMs) : 0;
+        initialDelayDeadlineMs = wasEmpty ? Math.min(nowMs + initialDelayMs(), rebalanceDeadlineMs) : 0;
+    }
+
+    /**
+     * How long a group starting from empty waits for more members: the configured delay, but at
+     * least one tick even when it is 0, so members that start together join one generation
+     * instead of the first one completing alone and the rest waiting for its next heartbeat
+     * (seconds) to rebalance again. Kafka batches the same way through its purgatory's reaper.
+     */
+    private long initialDelayMs() {
+        return Math.max(config.initialRebalanceDelayMs(), config.tickIntervalMs());
     }
 
     private int maxRebalanceTimeoutMs() {

@@ -30,7 +30,7 @@ public record GroupConfig(
         long compactionRecords) {
 
     public static final GroupConfig DEFAULT =
-            new GroupConfig(8, 6_000, 1_800_000, 3_000, 1_000, 7L * 24 * 60 * 60 * 1000, 4096, 100, 100_000);
+            new GroupConfig(8, 6_000, 1_800_000, 3_000, 1_000, 7L * 24 * 60 * 60 * 1000, 4096, 50, 100_000);
 
     public GroupConfig {
         if (offsetsPartitions < 1 || offsetsPartitions > 1000) {
