@@ -65,8 +65,13 @@ public final class Broker implements AutoCloseable {
         Path metaDir = config.dataDir().resolve(".meta");
         this.topics = TopicRegistry.open(metaDir);
         this.logs = LogManager.open(config.dataDir(), this::logConfigFor, System::currentTimeMillis);
-        this.producerIds = ProducerIdAllocator.open(metaDir);
-        this.clusterId = readOrCreateClusterId(metaDir);
+        try {
+            this.producerIds = ProducerIdAllocator.open(metaDir);
+            this.clusterId = readOrCreateClusterId(metaDir);
+        } catch (RuntimeException e) {
+            logs.close(); // release the data directory's lock: a failed start must not hold it
+            throw e;
+        }
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "fjord-housekeeping");
             t.setDaemon(true);
@@ -83,17 +88,22 @@ public final class Broker implements AutoCloseable {
             throw new IllegalArgumentException("at least one owner executor is needed");
         }
         Broker b = new Broker(config, owners);
-        for (TopicInfo t : b.topics.all().values()) {
-            for (int p = 0; p < t.partitions(); p++) {
-                b.openReplica(t, p);
+        try {
+            for (TopicInfo t : b.topics.all().values()) {
+                for (int p = 0; p < t.partitions(); p++) {
+                    b.openReplica(t, p);
+                }
             }
-        }
-        for (PartitionId id : b.logs.logsById().keySet()) {
-            if (b.topics.get(id.topic()) == null) {
-                log.warn("{}: partition directory of no known topic; leaving it alone", id);
+            for (PartitionId id : b.logs.logsById().keySet()) {
+                if (b.topics.get(id.topic()) == null) {
+                    log.warn("{}: partition directory of no known topic; leaving it alone", id);
+                }
             }
+            b.groups = b.openGroupCoordinator();
+        } catch (RuntimeException e) {
+            b.close(); // release the lock and the timer thread; nothing was served yet
+            throw e;
         }
-        b.groups = b.openGroupCoordinator();
         long interval = config.housekeepingIntervalMs();
         b.timer.scheduleWithFixedDelay(b::housekeeping, interval, interval, TimeUnit.MILLISECONDS);
         return b;
