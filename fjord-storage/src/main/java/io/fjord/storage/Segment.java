@@ -371,7 +371,7 @@ final class Segment {
             if (offset <= last) {
                 return (int) pos;
             }
-            pos += RecordBatchHeader.sizeBytes(header, 0);
+            pos += checkedSize(header, pos);
         }
         return -1;
     }
@@ -383,7 +383,7 @@ final class Segment {
     int readEndPosition(int startPosition, int maxBytes, int endPosition, ByteBuffer header) {
         long want = Math.min((long) startPosition + maxBytes, endPosition);
         readFully(header.clear(), startPosition);
-        long firstEnd = startPosition + (long) RecordBatchHeader.sizeBytes(header, 0);
+        long firstEnd = startPosition + (long) checkedSize(header, startPosition);
         if (firstEnd >= want) {
             return (int) firstEnd;
         }
@@ -391,7 +391,7 @@ final class Segment {
         long pos = Math.max(firstEnd, offsetIndex.floorPositionByPosition(want));
         while (pos < want) {
             readFully(header.clear(), pos);
-            long batchEnd = pos + RecordBatchHeader.sizeBytes(header, 0);
+            long batchEnd = pos + checkedSize(header, pos);
             if (batchEnd > want) {
                 break;
             }
@@ -414,7 +414,7 @@ final class Segment {
             if (maxTs >= targetMs) {
                 return new long[] {RecordBatchHeader.baseOffset(header, 0), maxTs};
             }
-            pos += RecordBatchHeader.sizeBytes(header, 0);
+            pos += checkedSize(header, pos);
         }
         return null;
     }
@@ -609,8 +609,24 @@ final class Segment {
         return dir;
     }
 
+    /**
+     * The size of the batch whose header was just read at {@code position}, checked: a header
+     * that cannot be a batch means the index pointed into the middle of one (a damaged index
+     * file), and the reader gets a storage error for this partition, not a loop or a crash.
+     */
+    private int checkedSize(ByteBuffer header, long position) {
+        int size = RecordBatchHeader.sizeBytes(header, 0);
+        if (size < RecordBatchHeader.HEADER_SIZE || RecordBatchHeader.magic(header, 0) != RecordBatchHeader.MAGIC_V2) {
+            throw new CorruptSegmentException(logPath, baseOffset, position, "no batch header here (damaged index?)");
+        }
+        return size;
+    }
+
     /** Positional read of exactly {@code dst.remaining()} bytes. */
     void readFully(ByteBuffer dst, long position) {
+        if (position < 0) {
+            throw new CorruptSegmentException(logPath, baseOffset, position, "negative position (damaged index?)");
+        }
         long pos = position;
         try {
             while (dst.hasRemaining()) {

@@ -815,4 +815,34 @@ class PartitionLogTest {
         assertThat(log.logStartOffset()).as("retention ran during the reads").isPositive();
         assertThat(slicesChecked.get()).isPositive();
     }
+
+    @Test
+    void shouldAnswerAStorageErrorWhenADamagedIndexPointsIntoABatch() throws Exception {
+        LogConfig config = LogConfig.DEFAULT.withSegmentBytes(64 * 1024).withIndexIntervalBytes(512);
+        PartitionLog log = open(config);
+        appendBatches(log, 60, 2, 100);
+        log.close();
+        opened.remove(log);
+        // A middle entry now points one byte into its batch; the cheap check at open only looks at
+        // the last two entries, so the damage surfaces at read time.
+        Path index = dir.resolve(Segment.fileName(0, ".index"));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                index, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+            long entries = ch.size() / OffsetIndex.ENTRY_SIZE;
+            assertThat(entries).isGreaterThan(4);
+            ByteBuffer e = ByteBuffer.allocate(OffsetIndex.ENTRY_SIZE);
+            ch.read(e, OffsetIndex.ENTRY_SIZE);
+            e.flip();
+            int relOffset = e.getInt();
+            int position = e.getInt();
+            ch.write(ByteBuffer.allocate(4).putInt(0, position + 1), OffsetIndex.ENTRY_SIZE + 4);
+            PartitionLog reopened = open(config);
+            assertThat(reopened.recoveredCleanly()).isTrue();
+            assertThatThrownBy(() -> reopened.read(relOffset, 1024))
+                    .isInstanceOf(CorruptSegmentException.class)
+                    .hasMessageContaining("damaged index");
+            // Other offsets are still served.
+            assertThat(batchBases(slice(reopened.read(0, 1)).toByteBuffer())).containsExactly(0L);
+        }
+    }
 }
