@@ -741,20 +741,6 @@ public final class PartitionLog implements AutoCloseable {
         segments.values().forEach(Segment::closeQuietly);
     }
 
-    /** Closes the files and deletes the directory. Writer only. */
-    void deleteFiles() throws IOException {
-        if (!closed) {
-            closed = true;
-            segments.values().forEach(Segment::markDeleted);
-        }
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            for (Path p : ds) {
-                Files.deleteIfExists(p);
-            }
-        }
-        Files.deleteIfExists(dir);
-    }
-
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("log is closed: " + dir);

@@ -68,8 +68,4 @@ final class ApiSupport {
                 .setMaxVersion(r.max)));
         return c;
     }
-
-    static short maxVersion(ApiKeys key) {
-        return SERVED.get(key).max;
-    }
 }

@@ -417,10 +417,4 @@ class ConsumerGroupTest {
         p.putAll(extra);
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
-
-    static Map<String, Integer> counts(List<String> values) {
-        Map<String, Integer> m = new HashMap<>();
-        values.forEach(v -> m.merge(v, 1, Integer::sum));
-        return m;
-    }
 }
