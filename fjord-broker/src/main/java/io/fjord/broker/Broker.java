@@ -1,52 +1,83 @@
 package io.fjord.broker;
 
+import io.fjord.broker.group.GroupCoordinator;
+import io.fjord.raft.DataGroup;
+import io.fjord.raft.RaftNode;
+import io.fjord.raft.RaftNodeConfig;
+import io.fjord.raft.RaftPeerSpec;
+import io.fjord.raft.kv.Compare;
+import io.fjord.raft.kv.Consistency;
+import io.fjord.raft.kv.KvException;
+import io.fjord.raft.kv.KvStore;
+import io.fjord.raft.kv.Op;
+import io.fjord.raft.kv.RangeResult;
+import io.fjord.raft.kv.Txn;
+import io.fjord.raft.kv.TxnResult;
+import io.fjord.raft.kv.WatchEvent;
+import io.fjord.storage.LogConfig;
 import io.fjord.storage.LogManager;
 import io.fjord.storage.PartitionId;
-import io.fjord.storage.PartitionLog;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One broker node's state: the topics, their partitions (each owned by one of the given owner
- * executors, in practice the network event loops: thread-per-core), the log manager, producer ids.
- * Free of Kafka client and Netty types; the wire layer translates requests into calls here.
+ * One node of a Fjord cluster (a single node is a cluster of one): its Raft server, its view of
+ * the cluster metadata, the partitions of the data groups it is a member of, and the consumer-group
+ * coordinator shards it leads. Free of Kafka client and Netty types; the wire layer translates
+ * requests into calls here.
  *
- * <p>Threads: lookups ({@link #replica}, {@link #topics}) are lock-free on any thread. Topic
- * creation and deletion are serialized with {@code synchronized} (admin path). Each partition's
- * writes run on its owner executor.
+ * <p>Threads: lookups ({@link #replica}, {@link #topics}, {@link #partitionView}) are lock-free on
+ * any thread. Admin operations ({@link #createTopic} and friends) block on the metadata service:
+ * call them off the network event loops. Metadata changes are applied by one watch thread and
+ * acted on (join groups, open partitions) by one "fjord-cluster" thread.
  */
 public final class Broker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Broker.class);
     private static final Pattern LEGAL_TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
     public static final int PARTITIONS_MAX = 10_000;
+    private static final long KV_TIMEOUT_MS = 15_000;
+    private static final long STARTUP_TIMEOUT_MS = 120_000;
+    private static final long CREATE_WAIT_MS = 10_000;
+    private static final int PRODUCER_ID_BLOCK = 1000;
 
     private final BrokerConfig config;
     private final List<? extends Executor> owners;
     private final LogManager logs;
-    private final TopicRegistry topics;
-    private final ProducerIdAllocator producerIds;
-    private final String clusterId;
-    private final Map<PartitionId, LocalReplica> replicas = new ConcurrentHashMap<>();
-    /** Topics whose partitions are still being deleted on their owners; the name cannot be reused yet. */
-    private final java.util.Set<String> deleting = ConcurrentHashMap.newKeySet();
-
+    private final RaftNode raft;
+    private final KvStore kv;
+    private final ClusterState view = new ClusterState();
+    private final Map<Integer, PartitionGroup> partitionGroups = new ConcurrentHashMap<>();
+    private final Map<PartitionId, RaftReplica> replicas = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
-    private io.fjord.broker.group.GroupCoordinator groups;
+    private final ExecutorService clusterThread;
+    private final AtomicBoolean reconcileQueued = new AtomicBoolean();
+    private final Object producerIdLock = new Object();
+    private long producerIdNext;
+    private long producerIdLimit;
+    private volatile AutoCloseable watch;
+    private GroupCoordinator groups;
     private volatile boolean closed;
 
     /** Result of a topic creation. */
@@ -56,105 +87,404 @@ public final class Broker implements AutoCloseable {
         INVALID_TOPIC_EXCEPTION,
         INVALID_PARTITIONS,
         INVALID_REPLICATION_FACTOR,
-        INVALID_CONFIG
+        INVALID_CONFIG,
+        NOT_CONTROLLER
     }
 
-    private Broker(BrokerConfig config, List<? extends Executor> owners) {
+    /** Where a node serves Kafka clients. */
+    public record NodeInfo(int id, String host, int port, String rack) {}
+
+    /** A partition's replication state, for Metadata. */
+    public record PartitionView(int leader, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {}
+
+    private Broker(BrokerConfig config, List<? extends Executor> owners) throws IOException {
         this.config = config;
         this.owners = List.copyOf(owners);
-        Path metaDir = config.dataDir().resolve(".meta");
-        this.topics = TopicRegistry.open(metaDir);
         this.logs = LogManager.open(config.dataDir(), this::logConfigFor, System::currentTimeMillis);
+        this.timer = Executors.newSingleThreadScheduledExecutor(daemon("fjord-housekeeping"));
+        this.clusterThread = Executors.newSingleThreadExecutor(daemon("fjord-cluster"));
+        RaftNode node = null;
         try {
-            this.producerIds = ProducerIdAllocator.open(metaDir);
-            this.clusterId = readOrCreateClusterId(metaDir);
-        } catch (RuntimeException e) {
+            node = RaftNode.start(raftConfig(config), this::newPartitionGroup);
+            this.raft = node;
+            this.kv = node.kv();
+        } catch (IOException | RuntimeException e) {
+            if (node != null) {
+                node.close();
+            }
             logs.close(); // release the data directory's lock: a failed start must not hold it
+            timer.shutdownNow();
+            clusterThread.shutdownNow();
             throw e;
         }
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "fjord-housekeeping");
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             return t;
+        };
+    }
+
+    private static RaftNodeConfig raftConfig(BrokerConfig c) throws IOException {
+        ClusterConfig cc = c.cluster();
+        int port = cc.raftPort();
+        List<RaftPeerSpec> voters = cc.metaVoters();
+        RaftPeerSpec self = voters.stream()
+                .filter(v -> v.nodeId() == c.nodeId())
+                .findFirst()
+                .orElse(null);
+        if (port == 0 && self != null) {
+            port = self.port();
+        }
+        if (port == 0) {
+            port = c.port() > 0 ? c.port() + 1000 : freePort(c.host());
+        }
+        if (voters.isEmpty()) {
+            voters = List.of(new RaftPeerSpec(c.nodeId(), c.host(), port));
+        }
+        return new RaftNodeConfig(
+                c.nodeId(),
+                c.host(),
+                port,
+                c.dataDir().resolve(".raft"),
+                voters,
+                cc.electionTimeoutMs(),
+                RaftNodeConfig.DEFAULT_SNAPSHOT_THRESHOLD,
+                Math.max(RaftNodeConfig.DEFAULT_MAX_ENTRY_BYTES, c.logDefaults().maxBatchBytes() + 1024));
+    }
+
+    private static int freePort(String host) throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+            return s.getLocalPort();
+        }
+    }
+
+    private PartitionGroup newPartitionGroup(int groupNo) {
+        PartitionGroup g = new PartitionGroup(groupNo, logs, this::logConfigFor, new PartitionGroup.Listener() {
+            @Override
+            public void leaderReady(int no, long term) {
+                publishLeader(no, term);
+                scheduleReconcile();
+            }
+
+            @Override
+            public void leaderChanged(int no, int leaderNodeId) {
+                scheduleReconcile();
+            }
         });
+        partitionGroups.put(groupNo, g);
+        return g;
     }
 
     /**
-     * Opens the data directory, recovers every log, and creates the partitions of every known
-     * topic. {@code owners} are the executors that will own partitions (one per core).
+     * Opens the data directory, starts the Raft server (recovering every data group on disk),
+     * waits for the metadata service, registers this node and starts serving its partitions.
+     * {@code owners} are the executors that run consumer-group shards (one per core).
      */
     public static Broker open(BrokerConfig config, List<? extends Executor> owners) {
         if (owners.isEmpty()) {
             throw new IllegalArgumentException("at least one owner executor is needed");
         }
-        Broker b = new Broker(config, owners);
+        Broker b;
         try {
-            for (TopicInfo t : b.topics.all().values()) {
-                for (int p = 0; p < t.partitions(); p++) {
-                    b.openReplica(t, p);
-                }
-            }
-            for (PartitionId id : b.logs.logsById().keySet()) {
-                if (b.topics.get(id.topic()) == null) {
-                    log.warn("{}: partition directory of no known topic; leaving it alone", id);
-                }
-            }
-            b.groups = b.openGroupCoordinator();
+            b = new Broker(config, owners);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start the Raft server: " + e.getMessage(), e);
+        }
+        try {
+            b.start();
         } catch (RuntimeException e) {
-            b.close(); // release the lock and the timer thread; nothing was served yet
+            b.close(); // release the lock, the Raft server and the timer; nothing was served yet
             throw e;
         }
-        long interval = config.housekeepingIntervalMs();
-        b.timer.scheduleWithFixedDelay(b::housekeeping, interval, interval, TimeUnit.MILLISECONDS);
         return b;
     }
 
-    /**
-     * Creates {@code __consumer_offsets} on first start (never expiring: retention.ms=-1; the
-     * coordinator deletes what it no longer needs) and starts the group coordinator over it.
-     */
-    private io.fjord.broker.group.GroupCoordinator openGroupCoordinator() {
-        String name = io.fjord.broker.group.GroupCoordinator.OFFSETS_TOPIC;
-        if (topics.get(name) == null) {
-            var r = createTopic(
-                    name, config.groups().offsetsPartitions(), 1, Map.of(TopicConfigs.RETENTION_MS, "-1"), false);
-            if (r.getKey() != CreateResult.CREATED) {
-                throw new IllegalStateException("cannot create " + name + ": " + r.getValue());
+    private void start() {
+        long deadline = System.currentTimeMillis() + STARTUP_TIMEOUT_MS;
+        RangeResult all = retry("read the cluster metadata", deadline, () -> kv.range("", Consistency.LINEARIZABLE));
+        view.load(all.kvs(), all.revision());
+        watch = kv.watch("", all.revision(), this::onMetadataEvent);
+        String id = newClusterId();
+        retry(
+                "create the cluster id",
+                deadline,
+                () -> kv.txn(new Txn(
+                        List.of(new Compare.ModRevision(ClusterState.CLUSTER_ID, 0)),
+                        List.of(new Op.Put(ClusterState.CLUSTER_ID, id.getBytes(StandardCharsets.UTF_8))),
+                        List.of())));
+        retry("register this node", deadline, this::heartbeat);
+        awaitView("this node's registration", deadline, () -> view.clusterId != null
+                && view.brokers.containsKey(config.nodeId()));
+        this.groups = new GroupCoordinator(
+                config.groups(), config.groups().offsetsPartitions(), timer, System::currentTimeMillis);
+        reconcileNow();
+        controllerTick();
+        long hb = Math.max(100, config.cluster().brokerLeaseMs() / 6);
+        timer.scheduleWithFixedDelay(this::heartbeatQuietly, hb, hb, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::controllerTickQuietly, 1000, 1000, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::scheduleReconcile, 1000, 1000, TimeUnit.MILLISECONDS);
+        long interval = config.housekeepingIntervalMs();
+        timer.scheduleWithFixedDelay(this::housekeeping, interval, interval, TimeUnit.MILLISECONDS);
+        if (isSingleVoter()) {
+            // A cluster of one: be ready to take writes when open returns.
+            awaitView("the offsets topic", deadline, () -> view.topics.containsKey(GroupCoordinator.OFFSETS_TOPIC));
+            reconcileNow();
+            awaitView("partition leaders", deadline, () -> replicas.values().stream()
+                    .allMatch(r -> r.isLeader()));
+            reconcileNow();
+        }
+        log.info(
+                "node {} serving: cluster {}, {} topics, {} local partitions, {} data groups",
+                config.nodeId(),
+                view.clusterId,
+                view.topics.size(),
+                replicas.size(),
+                raft.groups().size());
+    }
+
+    private boolean isSingleVoter() {
+        return raft.config().metaVoters().size() == 1;
+    }
+
+    private static String newClusterId() {
+        UUID u = UUID.randomUUID();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16)
+                .putLong(u.getMostSignificantBits())
+                .putLong(u.getLeastSignificantBits());
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+    }
+
+    // ---- metadata service plumbing
+
+    private interface KvCall<T> {
+        CompletableFuture<T> call();
+    }
+
+    /** Retries retriable KV failures (no leader yet) until the deadline. */
+    private <T> T retry(String what, long deadlineMs, KvCall<T> call) {
+        RuntimeException last = null;
+        while (System.currentTimeMillis() < deadlineMs && !closed) {
+            try {
+                return call.call().get(KV_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while trying to " + what, e);
+            } catch (ExecutionException | TimeoutException e) {
+                Throwable c = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+                if (c instanceof KvException k && !k.retriable()) {
+                    throw k;
+                }
+                last = new IllegalStateException("cannot " + what + ": " + c, c);
+            } catch (KvException k) {
+                if (!k.retriable()) {
+                    throw k;
+                }
+                last = k;
+            }
+            pause(100);
+        }
+        throw last != null ? last : new IllegalStateException("cannot " + what + ": timed out");
+    }
+
+    private <T> T kvOnce(String what, KvCall<T> call) {
+        return retry(what, System.currentTimeMillis() + KV_TIMEOUT_MS, call);
+    }
+
+    private void awaitView(String what, long deadlineMs, java.util.function.BooleanSupplier cond) {
+        while (!cond.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadlineMs || closed) {
+                throw new IllegalStateException("timed out waiting for " + what);
+            }
+            pause(20);
+        }
+    }
+
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms); // a retry back-off between attempts, not a wait for a condition
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void onMetadataEvent(WatchEvent e) {
+        String key = view.apply(e);
+        if (!key.startsWith(ClusterState.BROKERS) || !view.brokers.containsKey(config.nodeId())) {
+            scheduleReconcile();
+        }
+    }
+
+    private CompletableFuture<Long> heartbeat() {
+        ClusterState.BrokerInfo me = new ClusterState.BrokerInfo(
+                config.nodeId(),
+                config.host(),
+                config.port(),
+                config.cluster().rack(),
+                raft.config().host(),
+                raft.config().port(),
+                System.currentTimeMillis());
+        return kv.put(ClusterState.BROKERS + config.nodeId(), ClusterState.encodeBroker(me));
+    }
+
+    private void heartbeatQuietly() {
+        if (!closed) {
+            heartbeat().exceptionally(e -> {
+                log.debug("heartbeat failed: {}", e.toString());
+                return null;
+            });
+        }
+    }
+
+    private void publishLeader(int groupNo, long term) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("node", Integer.toString(config.nodeId()));
+        m.put("term", Long.toString(term));
+        kv.put(ClusterState.LEADERS + groupNo, ClusterState.format(m)).exceptionally(e -> {
+            log.debug("cannot publish leadership of group {}: {}", groupNo, e.toString());
+            return null;
+        });
+    }
+
+    // ---- reconciliation: make this node match the metadata
+
+    private void scheduleReconcile() {
+        if (closed || !reconcileQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            clusterThread.execute(() -> {
+                reconcileQueued.set(false);
+                reconcileNow();
+            });
+        } catch (RuntimeException rejected) {
+            reconcileQueued.set(false);
+        }
+    }
+
+    private synchronized void reconcileNow() {
+        if (closed) {
+            return;
+        }
+        try {
+            joinGroups();
+            openPartitions();
+            if (groups != null) {
+                updateCoordinatorShards();
+            }
+        } catch (RuntimeException e) {
+            log.warn("reconcile failed (will retry): {}", e.toString());
+        }
+    }
+
+    private void joinGroups() {
+        for (ClusterState.RGroup g : view.rgroups.values()) {
+            if (!g.members().contains(config.nodeId()) || raft.group(g.no()).isPresent()) {
+                continue;
+            }
+            List<RaftPeerSpec> members = new ArrayList<>();
+            for (int m : g.members()) {
+                ClusterState.BrokerInfo b = view.brokers.get(m);
+                if (b == null) {
+                    break;
+                }
+                members.add(new RaftPeerSpec(m, b.raftHost(), b.raftPort()));
+            }
+            if (members.size() != g.members().size()) {
+                continue; // a member has not registered yet
+            }
+            try {
+                raft.joinGroup(g.no(), members, g.preferred());
+                log.info("joined data group {} {}", g.no(), g.members());
+            } catch (IOException | RuntimeException e) {
+                log.warn("cannot join data group {}: {}", g.no(), e.toString());
             }
         }
-        TopicInfo t = topics.get(name);
-        List<LocalReplica> parts = new ArrayList<>();
-        List<Executor> partOwners = new ArrayList<>();
-        for (int p = 0; p < t.partitions(); p++) {
-            LocalReplica r = replicas.get(new PartitionId(name, p));
-            parts.add(r);
-            partOwners.add(r.owner());
+    }
+
+    private void openPartitions() {
+        Set<PartitionId> wanted = new HashSet<>();
+        for (TopicInfo t : view.topics.values()) {
+            for (int p = 0; p < t.partitions(); p++) {
+                int g = t.groupOf(p);
+                PartitionGroup pg = partitionGroups.get(g);
+                Optional<DataGroup> dg = raft.group(g);
+                if (pg == null || dg.isEmpty()) {
+                    continue;
+                }
+                PartitionId id = new PartitionId(t.name(), p);
+                wanted.add(id);
+                RaftReplica r = replicas.get(id);
+                if (r != null && r.topicId().equals(t.id())) {
+                    continue;
+                }
+                PartitionGroup.Slot slot = pg.ensurePartition(id, t.id());
+                if (slot != null && slot.topicId().equals(t.id())) {
+                    replicas.put(id, new RaftReplica(id, t.id(), slot.replica(), dg.get()));
+                    pg.updateConfig(id, logConfigFor(id));
+                }
+            }
         }
-        return new io.fjord.broker.group.GroupCoordinator(
-                config.groups(), parts, partOwners, timer, System::currentTimeMillis);
+        replicas.keySet().removeIf(id -> !wanted.contains(id));
+    }
+
+    private void updateCoordinatorShards() {
+        TopicInfo offsets = view.topics.get(GroupCoordinator.OFFSETS_TOPIC);
+        int n = config.groups().offsetsPartitions();
+        for (int p = 0; p < n; p++) {
+            RaftReplica r = offsets == null ? null : replicas.get(new PartitionId(GroupCoordinator.OFFSETS_TOPIC, p));
+            if (r != null && r.isLeader()) {
+                groups.activate(p, r, owners.get(p % owners.size()));
+            } else {
+                groups.deactivate(p);
+            }
+        }
+    }
+
+    // ---- the controller's periodic duties (any node may run them: every change is a compare-and-set)
+
+    private void controllerTickQuietly() {
+        try {
+            controllerTick();
+        } catch (RuntimeException e) {
+            log.debug("controller tick: {}", e.toString());
+        }
+    }
+
+    private void controllerTick() {
+        if (closed || !"LEADER".equals(raft.metaRole()) && !isSingleVoter()) {
+            return;
+        }
+        if (!view.topics.containsKey(GroupCoordinator.OFFSETS_TOPIC)) {
+            int rf = Math.min(3, raft.config().metaVoters().size());
+            if (liveBrokers().size() >= rf) {
+                var r = createTopic(
+                        GroupCoordinator.OFFSETS_TOPIC,
+                        config.groups().offsetsPartitions(),
+                        rf,
+                        Map.of(TopicConfigs.RETENTION_MS, "-1"),
+                        false);
+                if (r.getKey() != CreateResult.CREATED && r.getKey() != CreateResult.TOPIC_ALREADY_EXISTS) {
+                    log.warn("cannot create {}: {}", GroupCoordinator.OFFSETS_TOPIC, r.getValue());
+                }
+            }
+        }
     }
 
     /** The consumer-group coordinator. */
-    public io.fjord.broker.group.GroupCoordinator groups() {
+    public GroupCoordinator groups() {
         return groups;
     }
 
     /** Internal topics (the offsets log) take no produce and no delete from clients. */
     public static boolean isInternal(String topic) {
-        return io.fjord.broker.group.GroupCoordinator.OFFSETS_TOPIC.equals(topic);
+        return GroupCoordinator.OFFSETS_TOPIC.equals(topic);
     }
 
-    private LocalReplica openReplica(TopicInfo t, int partition) {
-        PartitionId id = new PartitionId(t.name(), partition);
-        PartitionLog pl = logs.getOrCreate(id, logConfigFor(id));
-        Executor owner = owners.get(Math.floorMod(id.hashCode(), owners.size()));
-        LocalReplica r = new LocalReplica(id, pl, owner);
-        replicas.put(id, r);
-        return r;
-    }
-
-    private io.fjord.storage.LogConfig logConfigFor(PartitionId id) {
-        TopicInfo t = topics.get(id.topic());
+    private LogConfig logConfigFor(PartitionId id) {
+        TopicInfo t = view.topics.get(id.topic());
         return TopicConfigs.toLogConfig(t == null ? Map.of() : t.configs(), config.logDefaults());
     }
 
@@ -163,11 +493,75 @@ public final class Broker implements AutoCloseable {
     }
 
     public String clusterId() {
-        return clusterId;
+        return view.clusterId;
     }
 
     public int nodeId() {
         return config.nodeId();
+    }
+
+    /** The metadata group's current leader as this node knows it (the "controller"), or -1. */
+    public int controllerId() {
+        return raft.metaLeader();
+    }
+
+    /** This node's role in the metadata group (LEADER, FOLLOWER, ...). */
+    public String metadataRole() {
+        return raft.metaRole();
+    }
+
+    /** Nodes whose lease is current, by id. */
+    public List<NodeInfo> liveBrokers() {
+        List<NodeInfo> out = new ArrayList<>();
+        for (ClusterState.BrokerInfo b :
+                view.liveBrokers(System.currentTimeMillis(), config.cluster().brokerLeaseMs())) {
+            out.add(new NodeInfo(b.id(), b.host(), b.port(), b.rack()));
+        }
+        if (out.stream().noneMatch(n -> n.id() == config.nodeId())) {
+            out.add(new NodeInfo(config.nodeId(), config.host(), config.port(), config.cluster().rack()));
+        }
+        return out;
+    }
+
+    /** A node's Kafka address, live or not; null when unknown. */
+    public NodeInfo node(int id) {
+        ClusterState.BrokerInfo b = view.brokers.get(id);
+        return b == null ? null : new NodeInfo(b.id(), b.host(), b.port(), b.rack());
+    }
+
+    /** Leader, epoch, replicas and in-sync replicas of a partition; null when unknown. */
+    public PartitionView partitionView(String topic, int partition) {
+        TopicInfo t = view.topics.get(topic);
+        if (t == null || partition < 0 || partition >= t.partitions()) {
+            return null;
+        }
+        int g = t.groupOf(partition);
+        ClusterState.RGroup rg = view.rgroups.get(g);
+        List<Integer> members = rg == null ? List.of() : rg.members();
+        int leader = -1;
+        long term = 0;
+        Optional<DataGroup> local = raft.group(g);
+        if (local.isPresent()) {
+            leader = local.get().leaderNodeId();
+            term = local.get().term();
+            if (leader == config.nodeId() && !local.get().isLeader()) {
+                leader = -1; // elected but not ready for writes yet
+            }
+        } else {
+            ClusterState.Leader l = view.leaders.get(g);
+            if (l != null) {
+                leader = l.node();
+                term = l.term();
+            }
+        }
+        long now = System.currentTimeMillis();
+        Set<Integer> live = new HashSet<>();
+        view.liveBrokers(now, config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
+        List<Integer> isr = members.stream().filter(live::contains).toList();
+        if (leader >= 0 && !live.contains(leader) && leader != config.nodeId()) {
+            leader = -1;
+        }
+        return new PartitionView(leader, (int) term, members, isr);
     }
 
     /** The replica of a partition on this node, or null. Any thread, lock-free. */
@@ -179,15 +573,42 @@ public final class Broker implements AutoCloseable {
     }
 
     public TopicInfo topic(String name) {
-        return topics.get(name);
+        return view.topics.get(name);
     }
 
     public Map<String, TopicInfo> topics() {
-        return topics.all();
+        return Map.copyOf(view.topics);
     }
 
+    /** A producer id unique in the cluster (blocks of ids are reserved in the metadata service). */
     public long allocateProducerId() {
-        return producerIds.next();
+        synchronized (producerIdLock) {
+            if (producerIdNext >= producerIdLimit) {
+                for (int attempt = 0; ; attempt++) {
+                    var cur = kvOnce("read producer ids", () -> kv.get(ClusterState.PRODUCER_IDS, Consistency.LINEARIZABLE));
+                    long from = cur.map(kvp -> Long.parseLong(new String(kvp.value(), StandardCharsets.UTF_8)))
+                            .orElse(0L);
+                    long to = from + PRODUCER_ID_BLOCK;
+                    Compare c = cur.isPresent()
+                            ? new Compare.ModRevision(ClusterState.PRODUCER_IDS, cur.get().modRevision())
+                            : new Compare.ModRevision(ClusterState.PRODUCER_IDS, 0);
+                    TxnResult r = kvOnce("reserve producer ids", () -> kv.txn(new Txn(
+                            List.of(c),
+                            List.of(new Op.Put(
+                                    ClusterState.PRODUCER_IDS, Long.toString(to).getBytes(StandardCharsets.UTF_8))),
+                            List.of())));
+                    if (r.succeeded()) {
+                        producerIdNext = from;
+                        producerIdLimit = to;
+                        break;
+                    }
+                    if (attempt > 50) {
+                        throw new IllegalStateException("cannot reserve producer ids: too much contention");
+                    }
+                }
+            }
+            return producerIdNext++;
+        }
     }
 
     /** Why a topic name is illegal, or null when it is fine. */
@@ -204,8 +625,17 @@ public final class Broker implements AutoCloseable {
         return null;
     }
 
-    /** Validates a CreateTopics entry; returns the outcome and, when refused, why. */
-    public synchronized Map.Entry<CreateResult, String> createTopic(
+    private int defaultReplicationFactor() {
+        int rf = config.cluster().defaultReplicationFactor();
+        return rf > 0 ? rf : Math.min(3, raft.config().metaVoters().size());
+    }
+
+    /**
+     * Validates and creates a topic: places its partitions on data groups (creating the groups its
+     * replication factor still lacks) and commits the topic and groups in one compare-and-set.
+     * Waits (boundedly) until every partition has a leader. Blocks: not on an event loop.
+     */
+    public Map.Entry<CreateResult, String> createTopic(
             String name, int partitions, int replicationFactor, Map<String, String> configs, boolean validateOnly) {
         ensureOpen();
         String bad = checkTopicName(name);
@@ -217,39 +647,89 @@ public final class Broker implements AutoCloseable {
             return Map.entry(
                     CreateResult.INVALID_PARTITIONS, "partitions must be 1.." + PARTITIONS_MAX + ": " + partitions);
         }
-        if (replicationFactor != -1 && replicationFactor != 1) {
+        int rf = replicationFactor == -1 ? defaultReplicationFactor() : replicationFactor;
+        List<ClusterState.BrokerInfo> live =
+                view.liveBrokers(System.currentTimeMillis(), config.cluster().brokerLeaseMs());
+        if (rf < 1 || rf > live.size()) {
             return Map.entry(
                     CreateResult.INVALID_REPLICATION_FACTOR,
-                    "replication factor " + replicationFactor + " is larger than the 1 broker of this cluster");
+                    "replication factor " + rf + " needs " + rf + " live brokers; " + live.size() + " are live");
         }
         String badConfig = TopicConfigs.validate(configs, config.logDefaults());
         if (badConfig != null) {
             return Map.entry(CreateResult.INVALID_CONFIG, badConfig);
         }
-        if (topics.get(name) != null) {
+        if (view.topics.get(name) != null) {
             return Map.entry(CreateResult.TOPIC_ALREADY_EXISTS, "topic '" + name + "' already exists");
-        }
-        if (deleting.contains(name)) {
-            // Its logs are still in the log manager: a new topic would take them over, then lose them.
-            return Map.entry(
-                    CreateResult.TOPIC_ALREADY_EXISTS,
-                    "topic '" + name + "' is being deleted; retry when the deletion completes");
         }
         if (validateOnly) {
             return Map.entry(CreateResult.CREATED, "");
         }
-        TopicInfo t = new TopicInfo(name, UUID.randomUUID(), n, configs);
-        // Logs first: a crash between the two leaves orphan directories, never a topic without logs.
-        for (int p = 0; p < n; p++) {
-            PartitionId id = new PartitionId(name, p);
-            logs.getOrCreate(id, TopicConfigs.toLogConfig(configs, config.logDefaults()));
+        UUID id = UUID.randomUUID();
+        for (int attempt = 0; attempt < 20; attempt++) {
+            List<ClusterState.RGroup> newGroups =
+                    Placement.groupsToCreate(view.rgroups, live, rf, config.cluster().groupsPerNode());
+            List<ClusterState.RGroup> candidates = new ArrayList<>(newGroups);
+            view.rgroups.values().stream().filter(g -> g.rf() == rf).forEach(candidates::add);
+            List<Integer> placed = Placement.assign(n, candidates, partitionLoad());
+            TopicInfo t = new TopicInfo(name, id, n, configs, rf, placed);
+            List<Compare> compares = new ArrayList<>();
+            List<Op> ops = new ArrayList<>();
+            compares.add(new Compare.ModRevision(ClusterState.TOPICS + name, 0));
+            ops.add(new Op.Put(ClusterState.TOPICS + name, ClusterState.encodeTopic(t)));
+            for (ClusterState.RGroup g : newGroups) {
+                compares.add(new Compare.ModRevision(ClusterState.RGROUPS + g.no(), 0));
+                ops.add(new Op.Put(ClusterState.RGROUPS + g.no(), ClusterState.encodeGroup(g)));
+            }
+            TxnResult r = kvOnce("create topic " + name, () -> kv.txn(new Txn(compares, ops, List.of())));
+            if (r.succeeded()) {
+                log.info("created topic {} ({} partitions, rf {}, groups {}, id {})", name, n, rf, placed, id);
+                awaitVisible(name, r.revision());
+                return Map.entry(CreateResult.CREATED, "");
+            }
+            // Lost a race: re-read and decide again.
+            RangeResult fresh = kvOnce("re-read metadata", () -> kv.range("", Consistency.LINEARIZABLE));
+            view.load(fresh.kvs(), fresh.revision());
+            if (view.topics.get(name) != null) {
+                return Map.entry(CreateResult.TOPIC_ALREADY_EXISTS, "topic '" + name + "' already exists");
+            }
         }
-        topics.create(t);
-        for (int p = 0; p < n; p++) {
-            openReplica(t, p);
+        return Map.entry(CreateResult.NOT_CONTROLLER, "could not place topic " + name + ": too much contention");
+    }
+
+    private Map<Integer, Integer> partitionLoad() {
+        Map<Integer, Integer> load = new HashMap<>();
+        for (TopicInfo t : view.topics.values()) {
+            for (int g : t.groups()) {
+                load.merge(g, 1, Integer::sum);
+            }
         }
-        log.info("created topic {} ({} partitions, id {})", name, n, t.id());
-        return Map.entry(CreateResult.CREATED, "");
+        return load;
+    }
+
+    /** Waits until this node sees the topic and every partition of it has a known leader. */
+    private void awaitVisible(String name, long revision) {
+        long deadline = System.currentTimeMillis() + CREATE_WAIT_MS;
+        while (System.currentTimeMillis() < deadline && !closed) {
+            TopicInfo t = view.topics.get(name);
+            if (t != null && view.revision >= revision) {
+                boolean ready = true;
+                for (int p = 0; p < t.partitions() && ready; p++) {
+                    PartitionView pv = partitionView(name, p);
+                    ready = pv != null && pv.leader() >= 0;
+                    if (ready && pv.leader() == config.nodeId()) {
+                        PartitionReplica r = replica(name, p);
+                        ready = r != null && r.isLeader();
+                    }
+                }
+                if (ready) {
+                    return;
+                }
+            }
+            scheduleReconcile();
+            pause(10);
+        }
+        log.info("topic {}: not every partition has a leader yet; clients will retry", name);
     }
 
     /** Creates a topic the way auto-creation does: default partitions and configs. */
@@ -258,132 +738,155 @@ public final class Broker implements AutoCloseable {
         if (r.getKey() != CreateResult.CREATED && r.getKey() != CreateResult.TOPIC_ALREADY_EXISTS) {
             return null;
         }
-        return topics.get(name);
+        return view.topics.get(name);
+    }
+
+    /** Replaces a topic's metadata if it is still {@code current}; false when it changed meanwhile. */
+    private boolean replaceTopic(TopicInfo current, TopicInfo next, List<Op> extraOps, List<Compare> extraCompares) {
+        String key = ClusterState.TOPICS + current.name();
+        List<Compare> compares = new ArrayList<>(extraCompares);
+        compares.add(new Compare.Value(key, ClusterState.encodeTopic(current)));
+        List<Op> ops = new ArrayList<>(extraOps);
+        ops.add(new Op.Put(key, ClusterState.encodeTopic(next)));
+        TxnResult r = kvOnce("update topic " + current.name(), () -> kv.txn(new Txn(compares, ops, List.of())));
+        if (r.succeeded()) {
+            long deadline = System.currentTimeMillis() + CREATE_WAIT_MS;
+            while (view.revision < r.revision() && System.currentTimeMillis() < deadline) {
+                pause(5);
+            }
+        }
+        return r.succeeded();
     }
 
     /**
      * Changes a topic's config overrides: {@code set} adds or replaces, {@code delete} reverts to
-     * the default. Applies to the partitions' logs at once. Returns why it was refused, or null.
+     * the default. Returns why it was refused, or null.
      */
-    public synchronized String alterTopicConfigs(
-            String name, Map<String, String> set, java.util.Set<String> delete, boolean validateOnly) {
+    public String alterTopicConfigs(String name, Map<String, String> set, Set<String> delete, boolean validateOnly) {
         ensureOpen();
-        TopicInfo t = topics.get(name);
-        if (t == null) {
-            return "unknown topic " + name;
-        }
-        Map<String, String> next = new java.util.TreeMap<>(t.configs());
-        delete.forEach(next::remove);
-        next.putAll(set);
-        String bad = TopicConfigs.validate(next, config.logDefaults());
-        if (bad != null) {
-            return bad;
-        }
-        if (validateOnly) {
-            return null;
-        }
-        topics.update(new TopicInfo(name, t.id(), t.partitions(), next));
-        io.fjord.storage.LogConfig lc = TopicConfigs.toLogConfig(next, config.logDefaults());
-        for (int p = 0; p < t.partitions(); p++) {
-            LocalReplica r = replicas.get(new PartitionId(name, p));
-            if (r != null) {
-                r.partitionLog().updateConfig(lc);
+        for (int attempt = 0; attempt < 20; attempt++) {
+            TopicInfo t = view.topics.get(name);
+            if (t == null) {
+                return "unknown topic " + name;
+            }
+            Map<String, String> next = new java.util.TreeMap<>(t.configs());
+            delete.forEach(next::remove);
+            next.putAll(set);
+            String bad = TopicConfigs.validate(next, config.logDefaults());
+            if (bad != null) {
+                return bad;
+            }
+            if (validateOnly) {
+                return null;
+            }
+            TopicInfo updated =
+                    new TopicInfo(name, t.id(), t.partitions(), next, t.replicationFactor(), t.groups());
+            if (replaceTopic(t, updated, List.of(), List.of())) {
+                scheduleReconcile();
+                log.info("topic {} configs now {}", name, next);
+                return null;
             }
         }
-        log.info("topic {} configs now {}", name, next);
-        return null;
+        return "topic " + name + " changed concurrently; retry";
     }
 
     /** Grows a topic to {@code total} partitions. Returns why it was refused, or null. */
-    public synchronized String createPartitions(String name, int total, boolean validateOnly) {
+    public String createPartitions(String name, int total, boolean validateOnly) {
         ensureOpen();
-        TopicInfo t = topics.get(name);
-        if (t == null) {
-            return "unknown topic " + name;
+        for (int attempt = 0; attempt < 20; attempt++) {
+            TopicInfo t = view.topics.get(name);
+            if (t == null) {
+                return "unknown topic " + name;
+            }
+            if (total <= t.partitions()) {
+                return "topic " + name + " has " + t.partitions()
+                        + " partitions; the new count must be larger, got " + total;
+            }
+            if (total > PARTITIONS_MAX) {
+                return "at most " + PARTITIONS_MAX + " partitions per topic";
+            }
+            if (validateOnly) {
+                return null;
+            }
+            List<ClusterState.RGroup> candidates = view.rgroups.values().stream()
+                    .filter(g -> g.rf() == t.replicationFactor())
+                    .toList();
+            if (candidates.isEmpty()) {
+                return "no data group of replication factor " + t.replicationFactor();
+            }
+            List<Integer> groupsNow = new ArrayList<>(t.groups());
+            groupsNow.addAll(Placement.assign(total - t.partitions(), candidates, partitionLoad()));
+            TopicInfo grown = new TopicInfo(name, t.id(), total, t.configs(), t.replicationFactor(), groupsNow);
+            if (replaceTopic(t, grown, List.of(), List.of())) {
+                awaitVisible(name, view.revision);
+                log.info("topic {} grown to {} partitions", name, total);
+                return null;
+            }
         }
-        if (total <= t.partitions()) {
-            return "topic " + name + " has " + t.partitions() + " partitions; the new count must be larger, got "
-                    + total;
-        }
-        if (total > PARTITIONS_MAX) {
-            return "at most " + PARTITIONS_MAX + " partitions per topic";
-        }
-        if (validateOnly) {
-            return null;
-        }
-        TopicInfo grown = new TopicInfo(name, t.id(), total, t.configs());
-        for (int p = t.partitions(); p < total; p++) {
-            logs.getOrCreate(new PartitionId(name, p), TopicConfigs.toLogConfig(t.configs(), config.logDefaults()));
-        }
-        topics.update(grown);
-        for (int p = t.partitions(); p < total; p++) {
-            openReplica(grown, p);
-        }
-        log.info("topic {} grown to {} partitions", name, total);
-        return null;
+        return "topic " + name + " changed concurrently; retry";
     }
 
     /**
-     * Deletes a topic and its data. Completes with false if it did not exist. Never blocks: each
-     * partition's files are deleted on its owner thread (the log's single writer), after any
-     * append already queued there; the caller may itself be one of the owners.
+     * Deletes a topic and its data: a DELETE_TOPIC entry goes through each data group that carries
+     * some of its partitions (so every replica drops them at the same point of its log), then the
+     * topic leaves the metadata. Completes with false if it did not exist.
      */
     public CompletableFuture<Boolean> deleteTopic(String name) {
-        List<CompletableFuture<Void>> deletions = new ArrayList<>();
-        TopicInfo t;
-        synchronized (this) {
-            ensureOpen();
-            t = topics.delete(name);
-            if (t == null) {
-                return CompletableFuture.completedFuture(false);
-            }
-            deleting.add(name);
-            for (int p = 0; p < t.partitions(); p++) {
-                PartitionId id = new PartitionId(name, p);
-                LocalReplica r = replicas.remove(id);
-                if (r == null) {
-                    continue;
-                }
-                CompletableFuture<Void> done = new CompletableFuture<>();
-                deletions.add(done);
-                try {
-                    r.owner().execute(() -> {
-                        try {
-                            r.markClosed();
-                            logs.delete(id);
-                        } catch (RuntimeException e) {
-                            log.error("{}: cannot delete partition data: {}", id, e.toString());
-                        } finally {
-                            done.complete(null);
-                        }
-                    });
-                } catch (RuntimeException rejected) {
-                    done.complete(null); // stopping: the directory stays, the topic is gone
-                }
-            }
+        ensureOpen();
+        TopicInfo t = view.topics.get(name);
+        if (t == null) {
+            return CompletableFuture.completedFuture(false);
+        }
+        byte[] entry = GroupEntry.deleteTopic(t.id(), name);
+        List<CompletableFuture<byte[]>> deletions = new ArrayList<>();
+        for (int g : new java.util.TreeSet<>(t.groups())) {
+            deletions.add(submitToGroup(g, entry));
         }
         return CompletableFuture.allOf(deletions.toArray(new CompletableFuture<?>[0]))
-                .thenApply(v -> {
-                    deleting.remove(name);
-                    log.info("deleted topic {}", name);
-                    return true;
+                .thenCompose(v -> kv.txn(new Txn(
+                        List.of(new Compare.Value(ClusterState.TOPICS + name, ClusterState.encodeTopic(t))),
+                        List.of(new Op.Delete(ClusterState.TOPICS + name, false)),
+                        List.of())))
+                .thenApply(r -> {
+                    log.info("deleted topic {} ({})", name, r.succeeded() ? "done" : "it had changed meanwhile");
+                    return r.succeeded();
                 });
+    }
+
+    /** Submits an entry to a data group through its leader, wherever it is. */
+    private CompletableFuture<byte[]> submitToGroup(int groupNo, byte[] entry) {
+        Optional<DataGroup> local = raft.group(groupNo);
+        if (local.isPresent() && local.get().isLeader()) {
+            return local.get().submit(entry);
+        }
+        ClusterState.RGroup g = view.rgroups.get(groupNo);
+        if (g == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("unknown data group " + groupNo));
+        }
+        List<RaftPeerSpec> members = new ArrayList<>();
+        for (int m : g.members()) {
+            ClusterState.BrokerInfo b = view.brokers.get(m);
+            if (b != null) {
+                members.add(new RaftPeerSpec(m, b.raftHost(), b.raftPort()));
+            }
+        }
+        return raft.submitRemote(groupNo, members, entry);
     }
 
     private void housekeeping() {
         long nowMs = System.currentTimeMillis();
-        for (LocalReplica r : replicas.values()) {
+        for (PartitionGroup g : partitionGroups.values()) {
             try {
-                r.owner().execute(() -> r.housekeeping(nowMs));
+                g.housekeeping(nowMs);
             } catch (RuntimeException e) {
-                return; // owners are shutting down
+                log.error("group {}: housekeeping failed: {}", g.groupNo(), e.toString());
             }
         }
     }
 
     /**
-     * Closes every partition cleanly. Call after the owner executors have stopped (no append can
-     * run concurrently), so this thread may act as each log's writer.
+     * Stops serving: the coordinator, the timers, the Raft server (which checkpoints every data
+     * group), then the logs. Call after the network has stopped.
      */
     @Override
     public synchronized void close() {
@@ -395,38 +898,26 @@ public final class Broker implements AutoCloseable {
             groups.close();
         }
         timer.shutdownNow();
-        for (LocalReplica r : new ArrayList<>(replicas.values())) {
-            r.closeOnOwner();
+        clusterThread.shutdownNow();
+        AutoCloseable w = watch;
+        if (w != null) {
+            try {
+                w.close();
+            } catch (Exception e) {
+                log.debug("closing the metadata watch: {}", e.toString());
+            }
+        }
+        raft.close();
+        for (PartitionGroup g : partitionGroups.values()) {
+            g.close();
         }
         logs.close();
-        log.info("broker closed: {} partitions", replicas.size());
+        log.info("node {} closed: {} local partitions", config.nodeId(), replicas.size());
     }
 
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("broker is closed");
         }
-    }
-
-    private static String readOrCreateClusterId(Path metaDir) {
-        Path file = metaDir.resolve("cluster-id");
-        try {
-            if (Files.exists(file)) {
-                String id = Files.readString(file, StandardCharsets.UTF_8).trim();
-                if (!id.isEmpty()) {
-                    return id;
-                }
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read " + file, e);
-        }
-        // Kafka's shape: 16 random bytes, URL-safe base64 without padding (22 characters).
-        UUID u = UUID.randomUUID();
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16)
-                .putLong(u.getMostSignificantBits())
-                .putLong(u.getLeastSignificantBits());
-        String id = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
-        TopicRegistry.DurableFiles.replace(file, id + "\n");
-        return id;
     }
 }

@@ -18,6 +18,7 @@ import java.nio.file.Path;
  *     snapshots producer state
  * @param logDefaults log settings for topics that do not override them
  * @param groups consumer-group coordinator settings
+ * @param cluster Raft and placement settings
  */
 public record BrokerConfig(
         int nodeId,
@@ -30,7 +31,8 @@ public record BrokerConfig(
         int maxFrameBytes,
         long housekeepingIntervalMs,
         LogConfig logDefaults,
-        io.fjord.broker.group.GroupConfig groups) {
+        io.fjord.broker.group.GroupConfig groups,
+        ClusterConfig cluster) {
 
     public static final int MAX_FRAME_BYTES_DEFAULT = 100 * 1024 * 1024;
 
@@ -62,7 +64,8 @@ public record BrokerConfig(
                 MAX_FRAME_BYTES_DEFAULT,
                 1000,
                 LogConfig.DEFAULT,
-                io.fjord.broker.group.GroupConfig.DEFAULT);
+                io.fjord.broker.group.GroupConfig.DEFAULT,
+                ClusterConfig.DEFAULT);
     }
 
     public BrokerConfig withIoThreads(int n) {
@@ -77,7 +80,8 @@ public record BrokerConfig(
                 maxFrameBytes,
                 housekeepingIntervalMs,
                 logDefaults,
-                groups);
+                groups,
+                cluster);
     }
 
     public BrokerConfig withAutoCreateTopics(boolean on) {
@@ -92,7 +96,8 @@ public record BrokerConfig(
                 maxFrameBytes,
                 housekeepingIntervalMs,
                 logDefaults,
-                groups);
+                groups,
+                cluster);
     }
 
     public BrokerConfig withDefaultPartitions(int n) {
@@ -107,7 +112,8 @@ public record BrokerConfig(
                 maxFrameBytes,
                 housekeepingIntervalMs,
                 logDefaults,
-                groups);
+                groups,
+                cluster);
     }
 
     public BrokerConfig withMaxFrameBytes(int n) {
@@ -122,7 +128,8 @@ public record BrokerConfig(
                 n,
                 housekeepingIntervalMs,
                 logDefaults,
-                groups);
+                groups,
+                cluster);
     }
 
     public BrokerConfig withGroups(io.fjord.broker.group.GroupConfig g) {
@@ -137,7 +144,8 @@ public record BrokerConfig(
                 maxFrameBytes,
                 housekeepingIntervalMs,
                 logDefaults,
-                g);
+                g,
+                cluster);
     }
 
     /** The same settings on another port (a restart on the port the first start picked). */
@@ -153,7 +161,8 @@ public record BrokerConfig(
                 maxFrameBytes,
                 housekeepingIntervalMs,
                 logDefaults,
-                groups);
+                groups,
+                cluster);
     }
 
     public BrokerConfig withLogDefaults(LogConfig c) {
@@ -168,6 +177,55 @@ public record BrokerConfig(
                 maxFrameBytes,
                 housekeepingIntervalMs,
                 c,
-                groups);
+                groups,
+                cluster);
+    }
+
+    public BrokerConfig withCluster(ClusterConfig c) {
+        return new BrokerConfig(
+                nodeId,
+                host,
+                port,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults,
+                groups,
+                c);
+    }
+
+    public BrokerConfig withNodeId(int id) {
+        return new BrokerConfig(
+                id,
+                host,
+                port,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults,
+                groups,
+                cluster);
+    }
+
+    public BrokerConfig withHost(String h) {
+        return new BrokerConfig(
+                nodeId,
+                h,
+                port,
+                dataDir,
+                ioThreads,
+                autoCreateTopics,
+                defaultPartitions,
+                maxFrameBytes,
+                housekeepingIntervalMs,
+                logDefaults,
+                groups,
+                cluster);
     }
 }

@@ -204,6 +204,13 @@ public final class LocalReplica implements PartitionReplica {
         }
     }
 
+    /** Writer: writes the idempotent-producer snapshot at the current high watermark if it changed. */
+    void snapshotProducers() {
+        if (producers.isDirty()) {
+            producers.writeSnapshot(partitionLog.dir(), partitionLog.highWatermark());
+        }
+    }
+
     /** Owner thread (or any thread once the owner is stopped): snapshot producers, stop taking appends. */
     void closeOnOwner() {
         if (closed) {

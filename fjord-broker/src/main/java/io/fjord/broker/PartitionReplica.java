@@ -21,6 +21,14 @@ public interface PartitionReplica {
     PartitionId id();
 
     /**
+     * Whether this node serves the partition: it leads the partition's Raft group and has applied
+     * everything of earlier terms. Handlers answer NOT_LEADER_OR_FOLLOWER otherwise.
+     */
+    default boolean isLeader() {
+        return true;
+    }
+
+    /**
      * Appends one producer batch (RecordBatch v2). The buffer must stay valid and unshared until
      * the future completes; the partition rewrites its baseOffset.
      */

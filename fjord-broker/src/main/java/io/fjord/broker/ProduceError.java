@@ -20,5 +20,12 @@ public enum ProduceError {
     /** The disk failed (full, I/O error). Nothing was appended. */
     KAFKA_STORAGE_ERROR,
     /** The partition is being deleted or the broker is stopping. */
-    NOT_LEADER_OR_FOLLOWER
+    NOT_LEADER_OR_FOLLOWER,
+    /** The partition's topic is gone, or its id does not match the one the producer meant. */
+    UNKNOWN_TOPIC_OR_PARTITION,
+    /**
+     * The write's fate is unknown (no quorum within the timeout, leadership lost after it was
+     * appended): retry it; idempotent producers cannot duplicate.
+     */
+    REQUEST_TIMED_OUT
 }

@@ -18,6 +18,8 @@ final class ErrorCodes {
             case INVALID_PRODUCER_EPOCH -> Errors.INVALID_PRODUCER_EPOCH;
             case KAFKA_STORAGE_ERROR -> Errors.KAFKA_STORAGE_ERROR;
             case NOT_LEADER_OR_FOLLOWER -> Errors.NOT_LEADER_OR_FOLLOWER;
+            case UNKNOWN_TOPIC_OR_PARTITION -> Errors.UNKNOWN_TOPIC_OR_PARTITION;
+            case REQUEST_TIMED_OUT -> Errors.REQUEST_TIMED_OUT;
         };
     }
 

@@ -11,6 +11,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -30,31 +31,31 @@ public final class GroupCoordinator implements AutoCloseable {
     public static final String OFFSETS_TOPIC = "__consumer_offsets";
 
     private final GroupConfig config;
-    private final List<GroupShard> shards;
+    private final LongSupplier clockMs;
+    /** The shard of each offsets partition this node leads; null elsewhere (or while loading). */
+    private final AtomicReferenceArray<GroupShard> shards;
+    /** The replica each partition's shard was (or is being) loaded from, to make activation idempotent. */
+    private final PartitionReplica[] loadedFrom;
     private final ScheduledFuture<?> ticker;
     private volatile Function<byte[], Set<String>> subscriptionDecoder = md -> Set.of();
 
     /**
-     * Builds the coordinator over the partitions of {@code __consumer_offsets} (index = partition)
-     * and their owners, replays them, and starts the deadline ticks on {@code timer}.
+     * Builds the coordinator for {@code partitions} offsets partitions, none of them served yet:
+     * {@link #activate} a shard when this node leads its partition. Starts the deadline ticks on
+     * {@code timer}.
      */
-    public GroupCoordinator(
-            GroupConfig config,
-            List<? extends PartitionReplica> offsetPartitions,
-            List<? extends Executor> owners,
-            ScheduledExecutorService timer,
-            LongSupplier clockMs) {
+    public GroupCoordinator(GroupConfig config, int partitions, ScheduledExecutorService timer, LongSupplier clockMs) {
         this.config = config;
-        List<GroupShard> list = new ArrayList<>();
-        for (int p = 0; p < offsetPartitions.size(); p++) {
-            GroupShard s = new GroupShard(p, offsetPartitions.get(p), owners.get(p), config, clockMs);
-            s.load();
-            list.add(s);
-        }
-        this.shards = List.copyOf(list);
+        this.clockMs = clockMs;
+        this.shards = new AtomicReferenceArray<>(partitions);
+        this.loadedFrom = new PartitionReplica[partitions];
         this.ticker = timer.scheduleWithFixedDelay(
                 () -> {
-                    for (GroupShard s : shards) {
+                    for (int p = 0; p < shards.length(); p++) {
+                        GroupShard s = shards.get(p);
+                        if (s == null) {
+                            continue;
+                        }
                         try {
                             s.owner.execute(s::tick);
                         } catch (RuntimeException e) {
@@ -65,6 +66,44 @@ public final class GroupCoordinator implements AutoCloseable {
                 config.tickIntervalMs(),
                 config.tickIntervalMs(),
                 TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Starts serving the groups of offsets partition {@code p} from {@code replica} (which this
+     * node now leads): replays it on {@code owner}, then serves. A no-op if already serving from
+     * that replica.
+     */
+    public synchronized void activate(int p, PartitionReplica replica, Executor owner) {
+        if (loadedFrom[p] == replica) {
+            return;
+        }
+        loadedFrom[p] = replica;
+        shards.set(p, null);
+        GroupShard s = new GroupShard(p, replica, owner, config, clockMs);
+        owner.execute(() -> {
+            s.load();
+            synchronized (this) {
+                if (loadedFrom[p] == replica) {
+                    shards.set(p, s);
+                    log.info("{}-{}: coordinator shard serving", OFFSETS_TOPIC, p);
+                }
+            }
+        });
+    }
+
+    /** Stops serving the groups of offsets partition {@code p} (this node no longer leads it). */
+    public synchronized void deactivate(int p) {
+        if (loadedFrom[p] == null) {
+            return;
+        }
+        loadedFrom[p] = null;
+        shards.set(p, null);
+        log.info("{}-{}: coordinator shard stopped (not the leader)", OFFSETS_TOPIC, p);
+    }
+
+    /** Whether this node serves the groups of offsets partition {@code p} right now. */
+    public boolean serves(int p) {
+        return shards.get(p) != null;
     }
 
     public GroupConfig config() {
@@ -78,7 +117,7 @@ public final class GroupCoordinator implements AutoCloseable {
 
     /** The offsets partition that coordinates {@code groupId}. */
     public int partitionFor(String groupId) {
-        return Math.floorMod(groupId.hashCode(), shards.size());
+        return Math.floorMod(groupId.hashCode(), shards.length());
     }
 
     public CompletableFuture<GroupResults.Join> join(
@@ -183,8 +222,11 @@ public final class GroupCoordinator implements AutoCloseable {
     /** Every group of every shard. */
     public CompletableFuture<List<GroupResults.Listed>> list() {
         List<CompletableFuture<List<GroupResults.Listed>>> parts = new ArrayList<>();
-        for (GroupShard s : shards) {
-            parts.add(onShard(s, () -> CompletableFuture.completedFuture(s.list()), List::of));
+        for (int p = 0; p < shards.length(); p++) {
+            GroupShard s = shards.get(p);
+            if (s != null) {
+                parts.add(onShard(s, () -> CompletableFuture.completedFuture(s.list()), List::of));
+            }
         }
         return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0]))
                 .thenApply(v -> {
@@ -207,6 +249,9 @@ public final class GroupCoordinator implements AutoCloseable {
     private <T> CompletableFuture<T> onShard(
             String groupId, Function<GroupShard, CompletableFuture<T>> op, Supplier<T> unavailable) {
         GroupShard s = shards.get(partitionFor(groupId));
+        if (s == null) {
+            return CompletableFuture.completedFuture(unavailable.get());
+        }
         return onShard(s, () -> op.apply(s), unavailable);
     }
 

@@ -1,0 +1,65 @@
+package io.fjord.broker;
+
+import io.fjord.raft.RaftPeerSpec;
+import java.util.List;
+
+/**
+ * How a node takes part in the cluster.
+ *
+ * @param raftPort the Raft (gRPC) port; 0 = the Kafka port + 1000, or a free port when the Kafka
+ *     port is itself chosen by the OS
+ * @param metaVoters voters of the metadata group; empty = this node alone (a cluster of one)
+ * @param groupsPerNode data groups per live node and replication factor (leaders spread over them)
+ * @param electionTimeoutMs Raft election timeout (lower bound; the upper is twice that)
+ * @param rack this node's rack ("" = none), for replica placement
+ * @param brokerLeaseMs a node whose last heartbeat is older than this counts as down
+ * @param defaultReplicationFactor for topics created without one; -1 = min(3, metadata voters)
+ */
+public record ClusterConfig(
+        int raftPort,
+        List<RaftPeerSpec> metaVoters,
+        int groupsPerNode,
+        int electionTimeoutMs,
+        String rack,
+        long brokerLeaseMs,
+        int defaultReplicationFactor) {
+
+    public static final ClusterConfig DEFAULT = new ClusterConfig(0, List.of(), 2, 1000, "", 6000, -1);
+
+    public ClusterConfig {
+        metaVoters = List.copyOf(metaVoters);
+        if (groupsPerNode < 1 || groupsPerNode > 64) {
+            throw new IllegalArgumentException("groups per node must be 1..64: " + groupsPerNode);
+        }
+        rack = rack == null ? "" : rack;
+    }
+
+    public ClusterConfig withRaftPort(int port) {
+        return new ClusterConfig(
+                port, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor);
+    }
+
+    public ClusterConfig withMetaVoters(List<RaftPeerSpec> voters) {
+        return new ClusterConfig(
+                raftPort, voters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor);
+    }
+
+    public ClusterConfig withGroupsPerNode(int n) {
+        return new ClusterConfig(
+                raftPort, metaVoters, n, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor);
+    }
+
+    public ClusterConfig withElectionTimeoutMs(int ms) {
+        return new ClusterConfig(
+                raftPort, metaVoters, groupsPerNode, ms, rack, brokerLeaseMs, defaultReplicationFactor);
+    }
+
+    public ClusterConfig withRack(String r) {
+        return new ClusterConfig(
+                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, r, brokerLeaseMs, defaultReplicationFactor);
+    }
+
+    public ClusterConfig withDefaultReplicationFactor(int rf) {
+        return new ClusterConfig(raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, rf);
+    }
+}

@@ -1,0 +1,206 @@
+package io.fjord.broker;
+
+import io.fjord.raft.kv.KeyValue;
+import io.fjord.raft.kv.WatchEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * This node's view of the cluster metadata kept in the metadata service's KV, and the key layout
+ * and value encoding (plain {@code key=value} lines, so {@code fjord kv get} shows them readably):
+ *
+ * <pre>
+ * /cluster/id            the cluster id
+ * /brokers/&lt;id&gt;         host, port, rack, raft.host, raft.port, heartbeat (ms; the lease)
+ * /topics/&lt;name&gt;        id, rf, groups (one per partition), config.&lt;key&gt;
+ * /rgroups/&lt;n&gt;          rf, members, preferred (the data group's voters)
+ * /leaders/&lt;n&gt;          node, term (published by each new leader of data group n)
+ * /producer-ids/next     the next unallocated producer id (blocks taken by compare-and-set)
+ * </pre>
+ *
+ * <p>Threads: {@link #apply} from the one watch thread; reads from any thread.
+ */
+final class ClusterState {
+    static final String CLUSTER_ID = "/cluster/id";
+    static final String BROKERS = "/brokers/";
+    static final String TOPICS = "/topics/";
+    static final String RGROUPS = "/rgroups/";
+    static final String LEADERS = "/leaders/";
+    static final String PRODUCER_IDS = "/producer-ids/next";
+
+    record BrokerInfo(int id, String host, int port, String rack, String raftHost, int raftPort, long heartbeatMs) {}
+
+    record RGroup(int no, int rf, List<Integer> members, int preferred) {}
+
+    record Leader(int node, long term) {}
+
+    final Map<Integer, BrokerInfo> brokers = new ConcurrentSkipListMap<>();
+    final Map<String, TopicInfo> topics = new ConcurrentHashMap<>();
+    final Map<Integer, RGroup> rgroups = new ConcurrentSkipListMap<>();
+    final Map<Integer, Leader> leaders = new ConcurrentHashMap<>();
+    volatile String clusterId;
+    volatile long revision;
+
+    /** Applies one change to the view; returns what kind of key it was. */
+    String apply(WatchEvent e) {
+        String key = e.kv().key();
+        boolean put = e.type() == WatchEvent.Type.PUT;
+        try {
+            if (key.equals(CLUSTER_ID)) {
+                if (put) {
+                    clusterId = new String(e.kv().value(), StandardCharsets.UTF_8);
+                }
+            } else if (key.startsWith(BROKERS)) {
+                int id = Integer.parseInt(key.substring(BROKERS.length()));
+                if (put) {
+                    brokers.put(id, decodeBroker(id, e.kv().value()));
+                } else {
+                    brokers.remove(id);
+                }
+            } else if (key.startsWith(TOPICS)) {
+                String name = key.substring(TOPICS.length());
+                if (put) {
+                    topics.put(name, decodeTopic(name, e.kv().value()));
+                } else {
+                    topics.remove(name);
+                }
+            } else if (key.startsWith(RGROUPS)) {
+                int no = Integer.parseInt(key.substring(RGROUPS.length()));
+                if (put) {
+                    rgroups.put(no, decodeGroup(no, e.kv().value()));
+                } else {
+                    rgroups.remove(no);
+                }
+            } else if (key.startsWith(LEADERS)) {
+                int no = Integer.parseInt(key.substring(LEADERS.length()));
+                if (put) {
+                    Map<String, String> m = parse(e.kv().value());
+                    leaders.put(no, new Leader(Integer.parseInt(m.get("node")), Long.parseLong(m.get("term"))));
+                } else {
+                    leaders.remove(no);
+                }
+            }
+        } catch (RuntimeException bad) {
+            // A value written by hand (fjord kv put) that does not parse: ignore it, keep serving.
+            org.slf4j.LoggerFactory.getLogger(ClusterState.class)
+                    .warn("ignoring malformed metadata at {}: {}", key, bad.toString());
+        }
+        revision = Math.max(revision, e.revision());
+        return key;
+    }
+
+    void load(List<KeyValue> kvs, long rev) {
+        for (KeyValue kv : kvs) {
+            apply(new WatchEvent(WatchEvent.Type.PUT, kv));
+        }
+        revision = Math.max(revision, rev);
+    }
+
+    // ---- encoding
+
+    static Map<String, String> parse(byte[] value) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String line : new String(value, StandardCharsets.UTF_8).split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                m.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return m;
+    }
+
+    static byte[] format(Map<String, String> m) {
+        StringBuilder sb = new StringBuilder();
+        m.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    static List<Integer> ints(String csv) {
+        if (csv == null || csv.isBlank()) {
+            return List.of();
+        }
+        return Arrays.stream(csv.split(",")).map(String::trim).map(Integer::parseInt).toList();
+    }
+
+    static String csv(List<Integer> xs) {
+        return String.join(",", xs.stream().map(String::valueOf).toList());
+    }
+
+    static byte[] encodeBroker(BrokerInfo b) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("host", b.host());
+        m.put("port", Integer.toString(b.port()));
+        m.put("rack", b.rack() == null ? "" : b.rack());
+        m.put("raft.host", b.raftHost());
+        m.put("raft.port", Integer.toString(b.raftPort()));
+        m.put("heartbeat", Long.toString(b.heartbeatMs()));
+        return format(m);
+    }
+
+    static BrokerInfo decodeBroker(int id, byte[] v) {
+        Map<String, String> m = parse(v);
+        return new BrokerInfo(
+                id,
+                m.get("host"),
+                Integer.parseInt(m.get("port")),
+                m.getOrDefault("rack", ""),
+                m.get("raft.host"),
+                Integer.parseInt(m.get("raft.port")),
+                Long.parseLong(m.getOrDefault("heartbeat", "0")));
+    }
+
+    static byte[] encodeTopic(TopicInfo t) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("id", t.id().toString());
+        m.put("rf", Integer.toString(t.replicationFactor()));
+        m.put("groups", csv(t.groups()));
+        new TreeMap<>(t.configs()).forEach((k, v) -> m.put("config." + k, v));
+        return format(m);
+    }
+
+    static TopicInfo decodeTopic(String name, byte[] v) {
+        Map<String, String> m = parse(v);
+        Map<String, String> configs = new TreeMap<>();
+        m.forEach((k, val) -> {
+            if (k.startsWith("config.")) {
+                configs.put(k.substring("config.".length()), val);
+            }
+        });
+        List<Integer> groups = ints(m.get("groups"));
+        return new TopicInfo(
+                name, UUID.fromString(m.get("id")), groups.size(), configs, Integer.parseInt(m.get("rf")), groups);
+    }
+
+    static byte[] encodeGroup(RGroup g) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("rf", Integer.toString(g.rf()));
+        m.put("members", csv(g.members()));
+        m.put("preferred", Integer.toString(g.preferred()));
+        return format(m);
+    }
+
+    static RGroup decodeGroup(int no, byte[] v) {
+        Map<String, String> m = parse(v);
+        return new RGroup(
+                no, Integer.parseInt(m.get("rf")), ints(m.get("members")), Integer.parseInt(m.get("preferred")));
+    }
+
+    /** Brokers whose lease is current at {@code nowMs}. */
+    List<BrokerInfo> liveBrokers(long nowMs, long leaseMs) {
+        List<BrokerInfo> out = new ArrayList<>();
+        for (BrokerInfo b : brokers.values()) {
+            if (nowMs - b.heartbeatMs() <= leaseMs) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,415 @@
+package io.fjord.raft;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntFunction;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.GroupManagementRequest;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node's Raft server: one Ratis server (gRPC) hosting the metadata group, when this node is one
+ * of its voters, and the data groups this node is a member of. Data groups carry a {@link
+ * ReplicatedStateMachine} built by the factory given at start, from the group number alone, so
+ * groups found on disk at restart come back by themselves.
+ *
+ * <p>Threads: any.
+ */
+public final class RaftNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
+    private static final long META_MSB = 0x666a6f7264000000L;
+    private static final long DATA_MSB = 0x666a6f7264000001L;
+
+    public static final RaftGroupId META_GROUP = RaftGroupId.valueOf(new UUID(META_MSB, 0L));
+
+    private final RaftNodeConfig config;
+    private final IntFunction<ReplicatedStateMachine> dataFactory;
+    private final RaftServer server;
+    private final ClientId clientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+    private final Map<Integer, Group> groups = new ConcurrentHashMap<>();
+
+    private RaftNode(RaftNodeConfig config, IntFunction<ReplicatedStateMachine> dataFactory) throws IOException {
+        this.config = config;
+        this.dataFactory = dataFactory;
+        Files.createDirectories(config.dir());
+        RaftProperties props = properties(config);
+        RaftGroup meta = metaGroup(config.metaVoters());
+        boolean metaVoter = config.metaVoters().stream().anyMatch(p -> p.nodeId() == config.nodeId());
+        boolean metaExists = Files.isDirectory(config.dir().resolve(META_GROUP.getUuid().toString()));
+        this.server = RaftServer.newBuilder()
+                .setServerId(peerId(config.nodeId()))
+                .setProperties(props)
+                .setStateMachineRegistry(this::stateMachineFor)
+                .setGroup(metaVoter ? meta : null)
+                .setOption(metaExists ? RaftStorage.StartupOption.RECOVER : RaftStorage.StartupOption.FORMAT)
+                .build();
+    }
+
+    /** Starts the server; groups found in the storage directory are recovered. */
+    public static RaftNode start(RaftNodeConfig config, IntFunction<ReplicatedStateMachine> dataFactory)
+            throws IOException {
+        RaftNode node = new RaftNode(config, dataFactory);
+        node.server.start();
+        log.info(
+                "raft node {} serving on {}:{} (groups: {})",
+                config.nodeId(),
+                config.host(),
+                config.port(),
+                node.groups.keySet());
+        return node;
+    }
+
+    static RaftProperties properties(RaftNodeConfig c) {
+        RaftProperties p = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(p, List.of(c.dir().toFile()));
+        GrpcConfigKeys.Server.setHost(p, c.host());
+        GrpcConfigKeys.Server.setPort(p, c.port());
+        int min = c.electionTimeoutMinMs();
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(min, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(2L * min, TimeUnit.MILLISECONDS));
+        // A lone voter need not wait out a full timeout before its first election.
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(50, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(150, TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, 3L * min), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        // Entry size: one produce batch plus a header. The write buffer must hold the largest entry.
+        int byteLimit = c.maxEntryBytes() + 64 * 1024;
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(byteLimit));
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(byteLimit + 64));
+        GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(byteLimit + 1024 * 1024));
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("32MB"));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
+        RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
+        RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf("64MB"));
+        // Checkpoints let Ratis purge its log; the state machines make them cheap (flush + a few bytes).
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotThreshold());
+        RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, true);
+        RaftServerConfigKeys.Log.setPurgeGap(p, 1024);
+        // In-process submissions never retry, so the retry cache need not remember long.
+        RaftServerConfigKeys.RetryCache.setExpiryTime(p, TimeDuration.valueOf(5, TimeUnit.SECONDS));
+        // A data group's checkpoint describes partition logs that live outside Ratis, so shipping it
+        // alone to a follower would be wrong: no snapshot installs. Ratis purges only up to the
+        // lowest commit index of all peers, so a follower that was down catches up from the log.
+        RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+        return p;
+    }
+
+    private StateMachine stateMachineFor(RaftGroupId gid) {
+        UUID u = gid.getUuid();
+        if (u.getMostSignificantBits() == META_MSB && u.getLeastSignificantBits() == 0L) {
+            return new BaseStateMachine(); // replaced by the metadata KV state machine
+        }
+        if (u.getMostSignificantBits() == DATA_MSB) {
+            int no = (int) u.getLeastSignificantBits();
+            groups.computeIfAbsent(no, Group::new);
+            return new DataStateMachine(no, dataFactory.apply(no), this);
+        }
+        throw new IllegalArgumentException("not a Fjord group: " + gid);
+    }
+
+    private boolean hasGroup(RaftGroupId gid) {
+        for (RaftGroupId g : server.getGroupIds()) {
+            if (g.equals(gid)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static RaftPeerId peerId(int nodeId) {
+        return RaftPeerId.valueOf("n" + nodeId);
+    }
+
+    static int nodeIdOf(RaftPeerId id) {
+        String s = id.toString();
+        try {
+            return s.startsWith("n") ? Integer.parseInt(s.substring(1)) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    static RaftGroupId dataGroupId(int groupNo) {
+        return RaftGroupId.valueOf(new UUID(DATA_MSB, groupNo));
+    }
+
+    static RaftPeer peer(RaftPeerSpec s, int priority) {
+        return RaftPeer.newBuilder()
+                .setId(peerId(s.nodeId()))
+                .setAddress(s.address())
+                .setPriority(priority)
+                .build();
+    }
+
+    public static RaftGroup metaGroup(List<RaftPeerSpec> voters) {
+        return RaftGroup.valueOf(META_GROUP, voters.stream().map(v -> peer(v, 0)).toList());
+    }
+
+    public RaftNodeConfig config() {
+        return config;
+    }
+
+    public int nodeId() {
+        return config.nodeId();
+    }
+
+    /** The underlying server; for the KV wiring inside this module. */
+    RaftServer server() {
+        return server;
+    }
+
+    /**
+     * Makes this node a member of data group {@code groupNo} with {@code members} (this node must be
+     * one); a no-op when it already is. {@code preferredLeader} gets a higher Raft priority, so
+     * leadership settles there while it is alive and caught up.
+     */
+    public DataGroup joinGroup(int groupNo, List<RaftPeerSpec> members, int preferredLeader) throws IOException {
+        RaftGroupId gid = dataGroupId(groupNo);
+        if (hasGroup(gid)) {
+            return groups.computeIfAbsent(groupNo, Group::new);
+        }
+        if (members.stream().noneMatch(m -> m.nodeId() == config.nodeId())) {
+            throw new IllegalArgumentException("node " + config.nodeId() + " is not a member of " + members);
+        }
+        RaftGroup group = RaftGroup.valueOf(
+                gid,
+                members.stream()
+                        .map(m -> peer(m, m.nodeId() == preferredLeader ? 1 : 0))
+                        .toList());
+        RaftClientReply reply = server.groupManagement(GroupManagementRequest.newAdd(
+                clientId, server.getId(), callIds.incrementAndGet(), group, true));
+        if (!reply.isSuccess() && !hasGroup(gid)) {
+            throw new IOException("cannot add group " + groupNo + ": " + reply.getException());
+        }
+        return groups.computeIfAbsent(groupNo, Group::new);
+    }
+
+    /** Leaves data group {@code groupNo} and deletes its Raft storage on this node. */
+    public void leaveGroup(int groupNo) throws IOException {
+        RaftGroupId gid = dataGroupId(groupNo);
+        if (!hasGroup(gid)) {
+            groups.remove(groupNo);
+            return;
+        }
+        RaftClientReply reply = server.groupManagement(
+                GroupManagementRequest.newRemove(clientId, server.getId(), callIds.incrementAndGet(), gid, true, false));
+        groups.remove(groupNo);
+        if (!reply.isSuccess()) {
+            throw new IOException("cannot remove group " + groupNo + ": " + reply.getException());
+        }
+    }
+
+    public Optional<DataGroup> group(int groupNo) {
+        Group g = groups.get(groupNo);
+        return g == null || !hasGroup(dataGroupId(groupNo)) ? Optional.empty() : Optional.of(g);
+    }
+
+    /** Data groups this node is a member of. */
+    public List<DataGroup> groups() {
+        List<DataGroup> out = new ArrayList<>();
+        for (Integer no : groups.keySet()) {
+            group(no).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /** This node's role in the metadata group: LEADER, FOLLOWER, CANDIDATE, LISTENER or NONE. */
+    public String metaRole() {
+        try {
+            return server.getDivision(META_GROUP).getInfo().getCurrentRole().name();
+        } catch (IOException e) {
+            return "NONE";
+        }
+    }
+
+    long currentTerm(int groupNo) {
+        try {
+            return server.getDivision(dataGroupId(groupNo)).getInfo().getCurrentTerm();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    void onLeaderChanged(int groupNo, int leader) {
+        log.debug("group {}: leader is now {}", groupNo, leader);
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } catch (IOException e) {
+            log.warn("raft server close: {}", e.toString());
+        }
+        for (Group g : groups.values()) {
+            g.submitter.shutdownNow();
+        }
+    }
+
+    /** A data group as seen from this node. */
+    private final class Group implements DataGroup {
+        private final int no;
+        private final RaftGroupId gid;
+        private final ExecutorService submitter;
+
+        Group(int no) {
+            this.no = no;
+            this.gid = dataGroupId(no);
+            this.submitter = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "fjord-raft-submit-" + no);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        @Override
+        public int id() {
+            return no;
+        }
+
+        private DivisionInfo info() throws IOException {
+            return server.getDivision(gid).getInfo();
+        }
+
+        @Override
+        public CompletableFuture<byte[]> submit(byte[] entry) {
+            CompletableFuture<byte[]> done = new CompletableFuture<>();
+            try {
+                submitter.execute(() -> submitNow(entry, done));
+            } catch (RuntimeException rejected) {
+                done.completeExceptionally(new io.fjord.raft.NotLeaderException("node is stopping", -1));
+            }
+            return done;
+        }
+
+        private void submitNow(byte[] entry, CompletableFuture<byte[]> done) {
+            RaftClientRequest request = RaftClientRequest.newBuilder()
+                    .setClientId(clientId)
+                    .setServerId(server.getId())
+                    .setGroupId(gid)
+                    .setCallId(callIds.incrementAndGet())
+                    .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
+                    .setType(RaftClientRequest.writeRequestType())
+                    .build();
+            CompletableFuture<RaftClientReply> f;
+            try {
+                f = server.submitClientRequestAsync(request);
+            } catch (IOException | RuntimeException e) {
+                done.completeExceptionally(translate(e));
+                return;
+            }
+            f.whenComplete((reply, err) -> {
+                if (err != null) {
+                    done.completeExceptionally(translate(err));
+                } else if (reply.isSuccess()) {
+                    done.complete(reply.getMessage().getContent().toByteArray());
+                } else {
+                    Throwable e = reply.getNotLeaderException() != null
+                            ? reply.getNotLeaderException()
+                            : reply.getException();
+                    done.completeExceptionally(translate(e));
+                }
+            });
+        }
+
+        private RuntimeException translate(Throwable e) {
+            Throwable t = e;
+            while ((t instanceof java.util.concurrent.CompletionException
+                            || t instanceof java.util.concurrent.ExecutionException)
+                    && t.getCause() != null) {
+                t = t.getCause();
+            }
+            if (t instanceof NotLeaderException nle) {
+                RaftPeer hint = nle.getSuggestedLeader();
+                return new io.fjord.raft.NotLeaderException(
+                        "group " + no + ": not the leader", hint == null ? -1 : nodeIdOf(hint.getId()));
+            }
+            if (t instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException
+                    || t instanceof org.apache.ratis.protocol.exceptions.LeaderSteppingDownException
+                    || t instanceof org.apache.ratis.protocol.exceptions.GroupMismatchException
+                    || t instanceof org.apache.ratis.protocol.exceptions.ServerNotReadyException) {
+                return new io.fjord.raft.NotLeaderException("group " + no + ": " + t.getMessage(), -1);
+            }
+            return new ReplicationException("group " + no + ": " + t, t);
+        }
+
+        @Override
+        public boolean isLeader() {
+            try {
+                DivisionInfo i = info();
+                return i.isLeader() && i.isLeaderReady();
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        @Override
+        public long term() {
+            try {
+                return info().getCurrentTerm();
+            } catch (IOException e) {
+                return 0;
+            }
+        }
+
+        @Override
+        public int leaderNodeId() {
+            try {
+                RaftPeerId id = info().getLeaderId();
+                return id == null ? -1 : nodeIdOf(id);
+            } catch (IOException e) {
+                return -1;
+            }
+        }
+
+        @Override
+        public List<Integer> members() {
+            try {
+                return server.getDivision(gid).getRaftConf().getCurrentPeers().stream()
+                        .map(p -> nodeIdOf(p.getId()))
+                        .sorted()
+                        .toList();
+            } catch (IOException e) {
+                return List.of();
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "group " + no;
+        }
+    }
+}
