@@ -564,6 +564,24 @@ public final class Broker implements AutoCloseable {
         return new PartitionView(leader, (int) term, members, isr);
     }
 
+    /**
+     * The node that coordinates consumer group {@code groupId}: the leader of its offsets
+     * partition. Null when that partition has no leader right now.
+     */
+    public NodeInfo groupCoordinator(String groupId) {
+        if (groups == null) {
+            return null;
+        }
+        PartitionView v = partitionView(GroupCoordinator.OFFSETS_TOPIC, groups.partitionFor(groupId));
+        if (v == null || v.leader() < 0) {
+            return null;
+        }
+        if (v.leader() == config.nodeId()) {
+            return new NodeInfo(config.nodeId(), config.host(), config.port(), config.cluster().rack());
+        }
+        return node(v.leader());
+    }
+
     /** The replica of a partition on this node, or null. Any thread, lock-free. */
     public PartitionReplica replica(String topic, int partition) {
         if (!PartitionId.isLegalTopic(topic) || partition < 0) {

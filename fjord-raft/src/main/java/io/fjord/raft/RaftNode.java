@@ -31,8 +31,13 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
-import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import io.fjord.raft.kv.KvStore;
+import io.fjord.raft.kv.MetaGroup;
+import io.fjord.raft.kv.MetaStateMachine;
+import io.fjord.raft.kv.RaftKvStore;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -51,7 +56,7 @@ public final class RaftNode implements AutoCloseable {
     private static final long META_MSB = 0x666a6f7264000000L;
     private static final long DATA_MSB = 0x666a6f7264000001L;
 
-    public static final RaftGroupId META_GROUP = RaftGroupId.valueOf(new UUID(META_MSB, 0L));
+    public static final RaftGroupId META_GROUP = MetaGroup.ID;
 
     private final RaftNodeConfig config;
     private final IntFunction<ReplicatedStateMachine> dataFactory;
@@ -59,6 +64,8 @@ public final class RaftNode implements AutoCloseable {
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
     private final Map<Integer, Group> groups = new ConcurrentHashMap<>();
+    private volatile RaftKvStore kv;
+    private final Map<Integer, RaftClient> remoteClients = new ConcurrentHashMap<>();
 
     private RaftNode(RaftNodeConfig config, IntFunction<ReplicatedStateMachine> dataFactory) throws IOException {
         this.config = config;
@@ -130,7 +137,7 @@ public final class RaftNode implements AutoCloseable {
     private StateMachine stateMachineFor(RaftGroupId gid) {
         UUID u = gid.getUuid();
         if (u.getMostSignificantBits() == META_MSB && u.getLeastSignificantBits() == 0L) {
-            return new BaseStateMachine(); // replaced by the metadata KV state machine
+            return new MetaStateMachine();
         }
         if (u.getMostSignificantBits() == DATA_MSB) {
             int no = (int) u.getLeastSignificantBits();
@@ -246,6 +253,50 @@ public final class RaftNode implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The metadata service's KV as seen from this node: served by the local replica (serializable
+     * reads, watches) when this node is a voter, else through a client of the voters.
+     */
+    public synchronized KvStore kv() throws IOException {
+        if (kv == null) {
+            boolean voter = config.metaVoters().stream().anyMatch(p -> p.nodeId() == config.nodeId());
+            kv = voter ? RaftKvStore.forLocalServer(server) : RaftKvStore.connect(metaGroup(config.metaVoters()));
+        }
+        return kv;
+    }
+
+    /** The metadata group's leader as this node knows it, or -1. */
+    public int metaLeader() {
+        try {
+            RaftPeerId id = server.getDivision(META_GROUP).getInfo().getLeaderId();
+            return id == null ? -1 : nodeIdOf(id);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Submits {@code entry} to data group {@code groupNo} through whichever member leads it (this
+     * node need not be a member). The Ratis client retries on leader changes.
+     */
+    public CompletableFuture<byte[]> submitRemote(int groupNo, List<RaftPeerSpec> members, byte[] entry) {
+        RaftClient client = remoteClients.computeIfAbsent(groupNo, no -> RaftClient.newBuilder()
+                .setClientId(ClientId.randomId())
+                .setRaftGroup(RaftGroup.valueOf(
+                        dataGroupId(no), members.stream().map(m -> peer(m, 0)).toList()))
+                .setProperties(new RaftProperties())
+                .setParameters(new Parameters())
+                .build());
+        return client.async()
+                .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
+                .thenApply(reply -> {
+                    if (!reply.isSuccess()) {
+                        throw new ReplicationException("group " + groupNo + ": " + reply.getException(), reply.getException());
+                    }
+                    return reply.getMessage().getContent().toByteArray();
+                });
+    }
+
     /** This node's role in the metadata group: LEADER, FOLLOWER, CANDIDATE, LISTENER or NONE. */
     public String metaRole() {
         try {
@@ -269,6 +320,17 @@ public final class RaftNode implements AutoCloseable {
 
     @Override
     public void close() {
+        RaftKvStore k = kv;
+        if (k != null) {
+            k.close();
+        }
+        for (RaftClient c : remoteClients.values()) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                log.debug("closing a group client: {}", e.toString());
+            }
+        }
         try {
             server.close();
         } catch (IOException e) {

@@ -28,14 +28,16 @@ final class ClusterHandler {
         DescribeClusterResponseData resp = new DescribeClusterResponseData()
                 .setErrorCode(Errors.NONE.code())
                 .setClusterId(broker.clusterId())
-                .setControllerId(broker.nodeId())
+                .setControllerId(broker.controllerId())
                 .setEndpointType((byte) 1);
-        resp.brokers()
-                .add(new DescribeClusterResponseData.DescribeClusterBroker()
-                        .setBrokerId(broker.nodeId())
-                        .setHost(broker.config().host())
-                        .setPort(advertisedPort.getAsInt())
-                        .setRack(null));
+        for (Broker.NodeInfo n : broker.liveBrokers()) {
+            resp.brokers()
+                    .add(new DescribeClusterResponseData.DescribeClusterBroker()
+                            .setBrokerId(n.id())
+                            .setHost(n.host())
+                            .setPort(n.id() == broker.nodeId() ? advertisedPort.getAsInt() : n.port())
+                            .setRack(n.rack().isEmpty() ? null : n.rack()));
+        }
         return ctx.respond(resp);
     }
 
@@ -51,7 +53,7 @@ final class ClusterHandler {
             }
             if (t.assignments() != null
                     && t.assignments().stream()
-                            .anyMatch(a -> a.brokerIds().stream().anyMatch(b -> b != broker.nodeId()))) {
+                            .anyMatch(a -> a.brokerIds().stream().anyMatch(b -> broker.node(b) == null))) {
                 r.setErrorCode(Errors.INVALID_REPLICA_ASSIGNMENT.code())
                         .setErrorMessage("unknown broker in assignment");
                 continue;
@@ -77,8 +79,9 @@ final class ClusterHandler {
                                 .setLowWatermark(-1);
                 tr.partitions().add(pr);
                 PartitionReplica r = broker.replica(t.name(), p.partitionIndex());
-                if (r == null) {
-                    pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+                Errors notServed = ErrorCodes.notServed(broker, t.name(), p.partitionIndex(), r);
+                if (notServed != null) {
+                    pr.setErrorCode(notServed.code());
                     continue;
                 }
                 pending.add(r.deleteRecordsBefore(p.offset()).handle((lowWatermark, err) -> {
@@ -89,7 +92,9 @@ final class ClusterHandler {
                                 err instanceof java.util.concurrent.CompletionException ? err.getCause() : err;
                         pr.setErrorCode((cause instanceof IllegalArgumentException
                                         ? Errors.OFFSET_OUT_OF_RANGE
-                                        : Errors.KAFKA_STORAGE_ERROR)
+                                        : cause instanceof io.fjord.raft.NotLeaderException
+                                                ? Errors.NOT_LEADER_OR_FOLLOWER
+                                                : Errors.KAFKA_STORAGE_ERROR)
                                 .code());
                     }
                     return null;

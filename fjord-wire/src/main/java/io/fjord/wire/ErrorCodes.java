@@ -8,6 +8,21 @@ import org.apache.kafka.common.protocol.Errors;
 final class ErrorCodes {
     private ErrorCodes() {}
 
+    /**
+     * Why this node cannot serve a partition's data, or null when it can (it leads it): unknown
+     * topic or partition, or NOT_LEADER_OR_FOLLOWER so the client re-reads Metadata.
+     */
+    static Errors notServed(Broker broker, String topic, int partition, io.fjord.broker.PartitionReplica r) {
+        if (r != null && r.isLeader()) {
+            return null;
+        }
+        io.fjord.broker.TopicInfo t = topic == null ? null : broker.topic(topic);
+        if (t == null || partition < 0 || partition >= t.partitions()) {
+            return Errors.UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        return Errors.NOT_LEADER_OR_FOLLOWER;
+    }
+
     static Errors of(ProduceError e) {
         return switch (e) {
             case CORRUPT_MESSAGE -> Errors.CORRUPT_MESSAGE;
@@ -52,6 +67,7 @@ final class ErrorCodes {
             case INVALID_PARTITIONS -> Errors.INVALID_PARTITIONS;
             case INVALID_REPLICATION_FACTOR -> Errors.INVALID_REPLICATION_FACTOR;
             case INVALID_CONFIG -> Errors.INVALID_CONFIG;
+            case NOT_CONTROLLER -> Errors.NOT_CONTROLLER;
         };
     }
 }

@@ -148,8 +148,9 @@ final class FetchHandler {
                             .setLogStartOffset(-1);
                     tr.partitions().add(pd);
                     PartitionReplica r = broker.replica(t.topic(), p.partition());
-                    if (r == null) {
-                        pd.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+                    Errors notServed = ErrorCodes.notServed(broker, t.topic(), p.partition(), r);
+                    if (notServed != null) {
+                        pd.setErrorCode(notServed.code());
                         bytesAndErrors[1]++;
                         continue;
                     }

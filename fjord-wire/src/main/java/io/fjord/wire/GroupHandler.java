@@ -73,11 +73,18 @@ final class GroupHandler {
         if (ctx.version() >= 4) {
             for (String key : req.coordinatorKeys()) {
                 FindCoordinatorResponseData.Coordinator c = new FindCoordinatorResponseData.Coordinator().setKey(key);
-                if (req.keyType() == KEY_TYPE_GROUP) {
-                    c.setNodeId(broker.nodeId())
-                            .setHost(broker.config().host())
-                            .setPort(advertisedPort.getAsInt())
+                Broker.NodeInfo n = req.keyType() == KEY_TYPE_GROUP ? broker.groupCoordinator(key) : null;
+                if (n != null) {
+                    c.setNodeId(n.id())
+                            .setHost(n.host())
+                            .setPort(n.id() == broker.nodeId() ? advertisedPort.getAsInt() : n.port())
                             .setErrorCode(Errors.NONE.code());
+                } else if (req.keyType() == KEY_TYPE_GROUP) {
+                    c.setNodeId(-1)
+                            .setHost("")
+                            .setPort(-1)
+                            .setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code())
+                            .setErrorMessage("the group's offsets partition has no leader right now");
                 } else {
                     c.setNodeId(-1)
                             .setHost("")
@@ -87,10 +94,11 @@ final class GroupHandler {
                 }
                 resp.coordinators().add(c);
             }
-        } else if (req.keyType() == KEY_TYPE_GROUP) {
-            resp.setNodeId(broker.nodeId())
-                    .setHost(broker.config().host())
-                    .setPort(advertisedPort.getAsInt())
+        } else if (req.keyType() == KEY_TYPE_GROUP && broker.groupCoordinator(req.key()) != null) {
+            Broker.NodeInfo n = broker.groupCoordinator(req.key());
+            resp.setNodeId(n.id())
+                    .setHost(n.host())
+                    .setPort(n.id() == broker.nodeId() ? advertisedPort.getAsInt() : n.port())
                     .setErrorCode(Errors.NONE.code());
         } else {
             resp.setNodeId(-1).setHost("").setPort(-1).setErrorCode(Errors.COORDINATOR_NOT_AVAILABLE.code());

@@ -47,7 +47,10 @@ public final class KafkaServer implements AutoCloseable {
     }
 
     /** Opens the data directory and starts serving on {@code config.host():config.port()}. */
-    public static KafkaServer start(BrokerConfig config) throws InterruptedException {
+    public static KafkaServer start(BrokerConfig requested) throws InterruptedException {
+        // The node registers its Kafka address in the cluster metadata before it listens, so a
+        // port left to the OS is chosen here (a test convenience; real nodes name their port).
+        BrokerConfig config = requested.port() == 0 ? requested.withPort(freePort(requested.host())) : requested;
         Transport t = Transport.pick();
         EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), t.ioHandlerFactory());
@@ -102,6 +105,14 @@ public final class KafkaServer implements AutoCloseable {
                 config.dataDir().toAbsolutePath(),
                 broker.topics().size());
         return s;
+    }
+
+    private static int freePort(String host) {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot find a free port on " + host, e);
+        }
     }
 
     public int port() {

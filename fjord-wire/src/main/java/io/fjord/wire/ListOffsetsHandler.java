@@ -39,8 +39,9 @@ final class ListOffsetsHandler {
                                 .setLeaderEpoch(-1);
                 tr.partitions().add(pr);
                 PartitionReplica r = broker.replica(t.name(), p.partitionIndex());
-                if (r == null) {
-                    pr.setErrorCode(Errors.UNKNOWN_TOPIC_OR_PARTITION.code());
+                Errors notServed = ErrorCodes.notServed(broker, t.name(), p.partitionIndex(), r);
+                if (notServed != null) {
+                    pr.setErrorCode(notServed.code());
                     continue;
                 }
                 pr.setErrorCode(Errors.NONE.code());

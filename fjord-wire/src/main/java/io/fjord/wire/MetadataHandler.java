@@ -27,14 +27,16 @@ final class MetadataHandler {
     Response handle(RequestContext ctx, MetadataRequestData req) {
         MetadataResponseData resp = new MetadataResponseData()
                 .setClusterId(broker.clusterId())
-                .setControllerId(broker.nodeId())
+                .setControllerId(broker.controllerId())
                 .setThrottleTimeMs(0);
-        resp.brokers()
-                .add(new MetadataResponseData.MetadataResponseBroker()
-                        .setNodeId(broker.nodeId())
-                        .setHost(broker.config().host())
-                        .setPort(advertisedPort.getAsInt())
-                        .setRack(null));
+        for (Broker.NodeInfo n : broker.liveBrokers()) {
+            resp.brokers()
+                    .add(new MetadataResponseData.MetadataResponseBroker()
+                            .setNodeId(n.id())
+                            .setHost(n.host())
+                            .setPort(n.id() == broker.nodeId() ? advertisedPort.getAsInt() : n.port())
+                            .setRack(n.rack().isEmpty() ? null : n.rack()));
+        }
         // v0 has no null topics: an empty list means all; from v1 null means all.
         boolean all =
                 req.topics() == null || (ctx.version() == 0 && req.topics().isEmpty());
@@ -83,17 +85,20 @@ final class MetadataHandler {
 
     private MetadataResponseData.MetadataResponseTopic topic(TopicInfo t) {
         List<MetadataResponseData.MetadataResponsePartition> parts = new ArrayList<>(t.partitions());
-        int node = broker.nodeId();
         for (int p = 0; p < t.partitions(); p++) {
-            var replica = broker.replica(t.name(), p);
+            Broker.PartitionView v = broker.partitionView(t.name(), p);
+            List<Integer> replicas = v == null ? List.of() : v.replicas();
+            List<Integer> isr = v == null ? List.of() : v.isr();
+            int leader = v == null ? -1 : v.leader();
             parts.add(new MetadataResponseData.MetadataResponsePartition()
                     .setPartitionIndex(p)
-                    .setErrorCode(replica == null ? Errors.LEADER_NOT_AVAILABLE.code() : Errors.NONE.code())
-                    .setLeaderId(node)
-                    .setLeaderEpoch(replica == null ? 0 : replica.leaderEpoch())
-                    .setReplicaNodes(List.of(node))
-                    .setIsrNodes(List.of(node))
-                    .setOfflineReplicas(List.of()));
+                    .setErrorCode(leader < 0 ? Errors.LEADER_NOT_AVAILABLE.code() : Errors.NONE.code())
+                    .setLeaderId(leader)
+                    .setLeaderEpoch(v == null ? -1 : v.leaderEpoch())
+                    .setReplicaNodes(replicas)
+                    .setIsrNodes(isr)
+                    .setOfflineReplicas(
+                            replicas.stream().filter(r -> !isr.contains(r)).toList()));
         }
         return new MetadataResponseData.MetadataResponseTopic()
                 .setName(t.name())

@@ -53,8 +53,9 @@ final class ProduceHandler {
                     continue;
                 }
                 PartitionReplica replica = broker.replica(td.name(), pd.index());
-                if (replica == null) {
-                    fail(pr, Errors.UNKNOWN_TOPIC_OR_PARTITION, null);
+                Errors notServed = ErrorCodes.notServed(broker, td.name(), pd.index(), replica);
+                if (notServed != null) {
+                    fail(pr, notServed, null);
                     continue;
                 }
                 ByteBuffer batch = batchOf(pd.records());

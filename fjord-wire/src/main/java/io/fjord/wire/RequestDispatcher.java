@@ -51,18 +51,18 @@ final class RequestDispatcher {
     CompletableFuture<Response> dispatch(RequestContext ctx, ApiMessage body) {
         return switch (ctx.apiKey()) {
             case API_VERSIONS -> done(apiVersions(ctx, Errors.NONE));
-            case METADATA -> done(metadata.handle(ctx, (MetadataRequestData) body));
+            case METADATA -> offLoop(() -> metadata.handle(ctx, (MetadataRequestData) body));
             case PRODUCE -> produce.handle(ctx, (ProduceRequestData) body);
             case FETCH -> fetch.handle(ctx, (FetchRequestData) body);
             case LIST_OFFSETS -> done(listOffsets.handle(ctx, (ListOffsetsRequestData) body));
-            case CREATE_TOPICS -> done(topicAdmin.create(ctx, (CreateTopicsRequestData) body));
+            case CREATE_TOPICS -> offLoop(() -> topicAdmin.create(ctx, (CreateTopicsRequestData) body));
             case DELETE_TOPICS -> topicAdmin.delete(ctx, (DeleteTopicsRequestData) body);
-            case INIT_PRODUCER_ID -> done(initProducerId(ctx, (InitProducerIdRequestData) body));
+            case INIT_PRODUCER_ID -> offLoop(() -> initProducerId(ctx, (InitProducerIdRequestData) body));
             case DESCRIBE_CONFIGS -> done(configs.describe(ctx, (DescribeConfigsRequestData) body));
             case INCREMENTAL_ALTER_CONFIGS ->
-                done(configs.incrementalAlter(ctx, (IncrementalAlterConfigsRequestData) body));
+                offLoop(() -> configs.incrementalAlter(ctx, (IncrementalAlterConfigsRequestData) body));
             case DESCRIBE_CLUSTER -> done(cluster.describeCluster(ctx, (DescribeClusterRequestData) body));
-            case CREATE_PARTITIONS -> done(cluster.createPartitions(ctx, (CreatePartitionsRequestData) body));
+            case CREATE_PARTITIONS -> offLoop(() -> cluster.createPartitions(ctx, (CreatePartitionsRequestData) body));
             case DELETE_RECORDS -> cluster.deleteRecords(ctx, (DeleteRecordsRequestData) body);
             case FIND_COORDINATOR ->
                 done(groups.findCoordinator(ctx, (org.apache.kafka.common.message.FindCoordinatorRequestData) body));
@@ -106,6 +106,22 @@ final class RequestDispatcher {
                 .setProducerId(broker.allocateProducerId())
                 .setProducerEpoch((short) 0));
     }
+
+    /**
+     * Runs a handler that may block on the metadata service (topic creation, producer-id blocks,
+     * config changes) on the admin threads, never on a network event loop. Responses still leave
+     * each connection in request order.
+     */
+    private CompletableFuture<Response> offLoop(java.util.function.Supplier<Response> handler) {
+        return CompletableFuture.supplyAsync(handler, ADMIN);
+    }
+
+    private static final java.util.concurrent.ExecutorService ADMIN =
+            java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                Thread t = new Thread(r, "fjord-admin");
+                t.setDaemon(true);
+                return t;
+            });
 
     private static CompletableFuture<Response> done(Response r) {
         return CompletableFuture.completedFuture(r);

@@ -32,11 +32,12 @@ final class TopicAdminHandler {
             int partitions = t.numPartitions();
             int rf = t.replicationFactor();
             if (!t.assignments().isEmpty()) {
-                // Manual assignment: every replica must be this node.
+                // Manual assignment: Fjord places replicas itself (by data group); it takes the
+                // partition count and replication factor from it when every broker named exists.
                 partitions = t.assignments().size();
                 rf = t.assignments().iterator().next().brokerIds().size();
                 boolean onlyUs = t.assignments().stream()
-                        .allMatch(a -> a.brokerIds().stream().allMatch(b -> b == broker.nodeId()));
+                        .allMatch(a -> a.brokerIds().stream().allMatch(b -> broker.node(b) != null));
                 if (!onlyUs) {
                     resp.topics()
                             .add(result(t.name(), Errors.INVALID_REPLICA_ASSIGNMENT, "unknown broker in assignment"));
@@ -56,7 +57,7 @@ final class TopicAdminHandler {
                                 info != null
                                         ? info.partitions()
                                         : partitions == -1 ? broker.config().defaultPartitions() : partitions)
-                        .setReplicationFactor((short) 1);
+                        .setReplicationFactor((short) (info != null ? info.replicationFactor() : 1));
                 if (info != null) {
                     res.setTopicId(MetadataHandler.toUuid(info.id()));
                 }
