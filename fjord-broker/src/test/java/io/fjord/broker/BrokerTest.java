@@ -52,7 +52,8 @@ class BrokerTest {
                 BrokerConfig.MAX_FRAME_BYTES_DEFAULT,
                 600_000,
                 LOG_DEFAULTS,
-                GroupConfig.DEFAULT);
+                GroupConfig.DEFAULT,
+                ClusterConfig.DEFAULT);
         open();
     }
 
@@ -419,7 +420,8 @@ class BrokerTest {
                 BrokerConfig.MAX_FRAME_BYTES_DEFAULT,
                 20,
                 LOG_DEFAULTS,
-                GroupConfig.DEFAULT);
+                GroupConfig.DEFAULT,
+                ClusterConfig.DEFAULT);
         open();
         create("orders", 1, 1, Map.of());
         append("orders", 0, TestBatches.idempotent(broker.allocateProducerId(), (short) 0, 0, 2));
