@@ -1,5 +1,6 @@
 package io.fjord.cli;
 
+import io.fjord.raft.kv.KvException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStreamWriter;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Command;
             ProduceCommand.class,
             ConsumeCommand.class,
             GroupCommand.class,
+            KvCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Fjord implements Runnable {
@@ -65,7 +67,10 @@ public final class Fjord implements Runnable {
     private static int onFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
         Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
         PrintWriter err = cl.getErr();
-        if (cause instanceof KafkaException || cause instanceof IOException) {
+        if (cause instanceof KafkaException
+                || cause instanceof IOException
+                || cause instanceof KvException
+                || cause instanceof java.util.concurrent.TimeoutException) {
             err.println(cl.getCommandSpec().qualifiedName() + ": " + describe(cause));
         } else {
             cause.printStackTrace(err);
