@@ -31,11 +31,12 @@ pick_java_home() {
     echo "$best"
 }
 
-# Rebuilds the jar when a source of the storage engine or the benchmarks is newer than it.
+# Rebuilds the jar when a source of a module it contains (storage, broker, wire, the benchmarks) is
+# newer than it.
 ensure_bench_jar() {
-    if [[ ! -f "$bench_jar" || -n "$(find "$bench_repo/fjord-storage/src/main" "$bench_repo/fjord-bench/src/main" \
-            "$bench_repo/fjord-storage/pom.xml" "$bench_repo/fjord-bench/pom.xml" "$bench_repo/pom.xml" \
-            -newer "$bench_jar" -print -quit)" ]]; then
+    local m srcs=("$bench_repo/pom.xml")
+    for m in fjord-storage fjord-broker fjord-wire fjord-bench; do srcs+=("$bench_repo/$m/src/main" "$bench_repo/$m/pom.xml"); done
+    if [[ ! -f "$bench_jar" || -n "$(find "${srcs[@]}" -newer "$bench_jar" -print -quit)" ]]; then
         echo "bench: building fjord-bench with $JAVA_HOME" >&2
         (cd "$bench_repo" && ./mvnw -B -q -pl fjord-bench -am package -DskipTests -Dspotless.check.skip=true) >&2
     fi

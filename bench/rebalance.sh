@@ -10,14 +10,14 @@
 # markdown table of the medians and the ratio Fjord/Kafka. Kafka on $KAFKA_PORT (29092, controller
 # 29093), Fjord on $FJORD_PORT (29192). Only the PIDs this script started are signalled.
 # Env: DELAY_MS (group.initial.rebalance.delay.ms for both brokers; default 3000, both defaults),
-#      KAFKA_LIB (default /tmp/kafka-peer/lib, fetched with ../shared/kafka-peer/fetch.sh if empty).
+#      KAFKA_LIB (Kafka 4.1.1 jars; default: what bench/fetch-kafka.sh prints, fetched from Maven
+#      Central when missing).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${1:-5}"
 DELAY_MS="${DELAY_MS:-3000}"
 KAFKA_PORT="${KAFKA_PORT:-29092}"; KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-29093}"
 FJORD_PORT="${FJORD_PORT:-29192}"
-KAFKA_LIB="${KAFKA_LIB:-/tmp/kafka-peer/lib}"
 RESULTS="${RESULTS:-$REPO/bench/out/rebalance-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$RESULTS"
 
@@ -25,9 +25,7 @@ mkdir -p "$RESULTS"
 JAVA_HOME="$(pick_java_home)"
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
-if ! ls "$KAFKA_LIB"/kafka_2.13-4.1.1.jar >/dev/null 2>&1; then
-    "$REPO/../shared/kafka-peer/fetch.sh" "$KAFKA_LIB" >&2
-fi
+KAFKA_LIB="${KAFKA_LIB:-$("$REPO/bench/fetch-kafka.sh")}"
 (cd "$REPO" && ./mvnw -B -q -pl fjord-bench -am compile -DskipTests -Dspotless.check.skip=true) >&2
 CLIENT=("$JAVA" -Xmx512M -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -Dlog4j2.level=WARN
     -cp "$KAFKA_LIB/*:$REPO/fjord-bench/target/classes")
