@@ -128,19 +128,9 @@ public final class Broker implements AutoCloseable {
     }
 
     private static RaftNodeConfig raftConfig(BrokerConfig c) throws IOException {
-        ClusterConfig cc = c.cluster();
+        ClusterConfig cc = resolveRaftPort(c).cluster();
         int port = cc.raftPort();
         List<RaftPeerSpec> voters = cc.metaVoters();
-        RaftPeerSpec self = voters.stream()
-                .filter(v -> v.nodeId() == c.nodeId())
-                .findFirst()
-                .orElse(null);
-        if (port == 0 && self != null) {
-            port = self.port();
-        }
-        if (port == 0) {
-            port = c.port() > 0 ? c.port() + 1000 : freePort(c.host());
-        }
         if (voters.isEmpty()) {
             voters = List.of(new RaftPeerSpec(c.nodeId(), c.host(), port));
         }
@@ -153,6 +143,41 @@ public final class Broker implements AutoCloseable {
                 cc.electionTimeoutMs(),
                 RaftNodeConfig.DEFAULT_SNAPSHOT_THRESHOLD,
                 Math.max(RaftNodeConfig.DEFAULT_MAX_ENTRY_BYTES, c.logDefaults().maxBatchBytes() + 1024));
+    }
+
+    /**
+     * Fills in the Raft port when the config leaves it to Fjord: the Kafka port + 1000, or, when
+     * the Kafka port is itself left to the OS (tests), a free port picked once and kept in the
+     * data directory (the Raft groups on disk remember this node's address).
+     */
+    public static BrokerConfig resolveRaftPort(BrokerConfig c) {
+        if (c.cluster().raftPort() != 0) {
+            return c;
+        }
+        RaftPeerSpec self = c.cluster().metaVoters().stream()
+                .filter(v -> v.nodeId() == c.nodeId())
+                .findFirst()
+                .orElse(null);
+        int port;
+        if (self != null) {
+            port = self.port();
+        } else if (c.port() > 0) {
+            port = c.port() + 1000;
+        } else {
+            try {
+                java.nio.file.Path file = c.dataDir().resolve(".raft-port");
+                if (java.nio.file.Files.exists(file)) {
+                    port = Integer.parseInt(java.nio.file.Files.readString(file).trim());
+                } else {
+                    port = freePort(c.host());
+                    java.nio.file.Files.createDirectories(c.dataDir());
+                    TopicRegistry.DurableFiles.replace(file, port + "\n");
+                }
+            } catch (IOException | NumberFormatException e) {
+                throw new IllegalStateException("cannot choose a Raft port in " + c.dataDir() + ": " + e, e);
+            }
+        }
+        return c.withCluster(c.cluster().withRaftPort(port));
     }
 
     private static int freePort(String host) throws IOException {
@@ -235,6 +260,15 @@ public final class Broker implements AutoCloseable {
             awaitView("partition leaders", deadline, () -> replicas.values().stream()
                     .allMatch(r -> r.isLeader()));
             reconcileNow();
+            awaitView("the group coordinator", deadline, () -> {
+                for (int p = 0; p < config.groups().offsetsPartitions(); p++) {
+                    if (!groups.serves(p)) {
+                        scheduleReconcile();
+                        return false;
+                    }
+                }
+                return true;
+            });
         }
         log.info(
                 "node {} serving: cluster {}, {} topics, {} local partitions, {} data groups",
@@ -418,6 +452,10 @@ public final class Broker implements AutoCloseable {
                 wanted.add(id);
                 RaftReplica r = replicas.get(id);
                 if (r != null && r.topicId().equals(t.id())) {
+                    LogConfig want = logConfigFor(id);
+                    if (!want.equals(r.partitionLog().config())) {
+                        pg.updateConfig(id, want);
+                    }
                     continue;
                 }
                 PartitionGroup.Slot slot = pg.ensurePartition(id, t.id());
@@ -800,7 +838,7 @@ public final class Broker implements AutoCloseable {
             TopicInfo updated =
                     new TopicInfo(name, t.id(), t.partitions(), next, t.replicationFactor(), t.groups());
             if (replaceTopic(t, updated, List.of(), List.of())) {
-                scheduleReconcile();
+                reconcileNow();
                 log.info("topic {} configs now {}", name, next);
                 return null;
             }

@@ -39,6 +39,10 @@ final class RaftReplica implements PartitionReplica {
         return topicId;
     }
 
+    PartitionLog partitionLog() {
+        return state.partitionLog();
+    }
+
     DataGroup group() {
         return group;
     }

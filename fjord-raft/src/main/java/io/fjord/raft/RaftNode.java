@@ -84,9 +84,22 @@ public final class RaftNode implements AutoCloseable {
                 .build();
     }
 
+    static {
+        // Ratis ends the JVM on some fatal errors (a gRPC port it cannot bind, among others). Fjord
+        // runs embedded in tests and tools, and reports such failures itself.
+        org.apache.ratis.util.ExitUtils.disableSystemExit();
+    }
+
     /** Starts the server; groups found in the storage directory are recovered. */
     public static RaftNode start(RaftNodeConfig config, IntFunction<ReplicatedStateMachine> dataFactory)
             throws IOException {
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(config.host(), config.port()));
+        } catch (IOException e) {
+            throw new IOException(
+                    "cannot listen for Raft on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
+        }
         RaftNode node = new RaftNode(config, dataFactory);
         node.server.start();
         log.info(

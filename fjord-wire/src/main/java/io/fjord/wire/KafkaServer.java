@@ -50,7 +50,8 @@ public final class KafkaServer implements AutoCloseable {
     public static KafkaServer start(BrokerConfig requested) throws InterruptedException {
         // The node registers its Kafka address in the cluster metadata before it listens, so a
         // port left to the OS is chosen here (a test convenience; real nodes name their port).
-        BrokerConfig config = requested.port() == 0 ? requested.withPort(freePort(requested.host())) : requested;
+        BrokerConfig withRaft = Broker.resolveRaftPort(requested);
+        BrokerConfig config = withRaft.port() == 0 ? withRaft.withPort(freePort(withRaft.host())) : withRaft;
         Transport t = Transport.pick();
         EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), t.ioHandlerFactory());
