@@ -1,6 +1,8 @@
 package io.fjord.cli;
 
 import io.fjord.broker.BrokerConfig;
+import io.fjord.broker.ClusterConfig;
+import io.fjord.raft.RaftPeerSpec;
 import io.fjord.wire.KafkaServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,14 +24,17 @@ import picocli.CommandLine.Option;
 @Command(
         name = "server",
         mixinStandardHelpOptions = true,
-        description = "Start a single-node Fjord serving the Kafka protocol (default 127.0.0.1:9092).")
+        description = "Start a Fjord node serving the Kafka protocol (default: a cluster of one on 127.0.0.1:9092).")
 final class ServerCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServerCommand.class);
 
     @Option(
             names = "--config",
             description =
-                    "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, socket.request.max.bytes.")
+                    "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, "
+                            + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
+                            + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
+                            + "raft.election.timeout.ms, default.replication.factor.")
     Path configFile;
 
     @Option(names = "--data-dir", description = "Where partition logs live (default: ./data).")
@@ -43,6 +48,23 @@ final class ServerCommand implements Callable<Integer> {
 
     @Option(names = "--default-partitions", description = "Partitions of auto-created topics (default: 1).")
     Integer defaultPartitions;
+
+    @Option(names = "--node-id", description = "This node's id, unique in the cluster (default: 0).")
+    Integer nodeId;
+
+    @Option(
+            names = "--quorum",
+            description = "Voters of the metadata group, e.g. 1@127.0.0.1:10092,2@127.0.0.1:10093,3@127.0.0.1:10094 "
+                    + "(default: this node alone, a cluster of one).")
+    String quorum;
+
+    @Option(
+            names = "--raft-port",
+            description = "Raft (gRPC) port (default: this node's port in --quorum, else the Kafka port + 1000).")
+    Integer raftPort;
+
+    @Option(names = "--rack", description = "This node's rack, for replica placement (default: none).")
+    String rack;
 
     @Override
     public Integer call() throws Exception {
@@ -76,6 +98,30 @@ final class ServerCommand implements Callable<Integer> {
         if (p.containsKey("socket.request.max.bytes")) {
             config = config.withMaxFrameBytes(Integer.parseInt(p.getProperty("socket.request.max.bytes")));
         }
+        if (nodeId != null || p.containsKey("node.id")) {
+            config = config.withNodeId(nodeId != null ? nodeId : Integer.parseInt(p.getProperty("node.id")));
+        }
+        ClusterConfig cluster = config.cluster();
+        String voters = quorum != null ? quorum : p.getProperty("controller.quorum.voters");
+        if (voters != null && !voters.isBlank()) {
+            cluster = cluster.withMetaVoters(RaftPeerSpec.parseList(voters));
+        }
+        if (raftPort != null || p.containsKey("raft.port")) {
+            cluster = cluster.withRaftPort(raftPort != null ? raftPort : Integer.parseInt(p.getProperty("raft.port")));
+        }
+        if (rack != null || p.containsKey("broker.rack")) {
+            cluster = cluster.withRack(rack != null ? rack : p.getProperty("broker.rack"));
+        }
+        if (p.containsKey("raft.groups.per.node")) {
+            cluster = cluster.withGroupsPerNode(Integer.parseInt(p.getProperty("raft.groups.per.node")));
+        }
+        if (p.containsKey("raft.election.timeout.ms")) {
+            cluster = cluster.withElectionTimeoutMs(Integer.parseInt(p.getProperty("raft.election.timeout.ms")));
+        }
+        if (p.containsKey("default.replication.factor")) {
+            cluster = cluster.withDefaultReplicationFactor(Integer.parseInt(p.getProperty("default.replication.factor")));
+        }
+        config = config.withCluster(cluster);
         KafkaServer server = KafkaServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
