@@ -142,13 +142,15 @@ public final class Broker implements AutoCloseable {
                 voters,
                 cc.electionTimeoutMs(),
                 RaftNodeConfig.DEFAULT_SNAPSHOT_THRESHOLD,
-                Math.max(RaftNodeConfig.DEFAULT_MAX_ENTRY_BYTES, c.logDefaults().maxBatchBytes() + 1024));
+                Math.max(RaftNodeConfig.DEFAULT_MAX_ENTRY_BYTES, c.logDefaults().maxBatchBytes() + 1024),
+                cc.fsyncBeforeAck());
     }
 
     /**
-     * Fills in the Raft port when the config leaves it to Fjord: the Kafka port + 1000, or, when
-     * the Kafka port is itself left to the OS (tests), a free port picked once and kept in the
-     * data directory (the Raft groups on disk remember this node's address).
+     * Fills in the Raft port when the config leaves it to Fjord: this node's entry in the quorum;
+     * else the port chosen at the first start, kept in {@code <data>/.raft-port} (the Raft groups on
+     * disk remember this node's address); else the Kafka port + 1000, or a free port when the Kafka
+     * port is itself left to the OS (tests).
      */
     public static BrokerConfig resolveRaftPort(BrokerConfig c) {
         if (c.cluster().raftPort() != 0) {
@@ -159,23 +161,19 @@ public final class Broker implements AutoCloseable {
                 .findFirst()
                 .orElse(null);
         int port;
-        if (self != null) {
-            port = self.port();
-        } else if (c.port() > 0) {
-            port = c.port() + 1000;
-        } else {
-            try {
-                java.nio.file.Path file = c.dataDir().resolve(".raft-port");
-                if (java.nio.file.Files.exists(file)) {
-                    port = Integer.parseInt(java.nio.file.Files.readString(file).trim());
-                } else {
-                    port = freePort(c.host());
-                    java.nio.file.Files.createDirectories(c.dataDir());
-                    TopicRegistry.DurableFiles.replace(file, port + "\n");
-                }
-            } catch (IOException | NumberFormatException e) {
-                throw new IllegalStateException("cannot choose a Raft port in " + c.dataDir() + ": " + e, e);
+        java.nio.file.Path file = c.dataDir().resolve(".raft-port");
+        try {
+            if (self != null) {
+                port = self.port();
+            } else if (java.nio.file.Files.exists(file)) {
+                port = Integer.parseInt(java.nio.file.Files.readString(file).trim());
+            } else {
+                port = c.port() > 0 ? c.port() + 1000 : freePort(c.host());
+                java.nio.file.Files.createDirectories(c.dataDir());
+                TopicRegistry.DurableFiles.replace(file, port + "\n");
             }
+        } catch (IOException | NumberFormatException e) {
+            throw new IllegalStateException("cannot choose a Raft port in " + c.dataDir() + ": " + e, e);
         }
         return c.withCluster(c.cluster().withRaftPort(port));
     }

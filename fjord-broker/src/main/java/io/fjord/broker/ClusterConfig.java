@@ -14,6 +14,9 @@ import java.util.List;
  * @param rack this node's rack ("" = none), for replica placement
  * @param brokerLeaseMs a node whose last heartbeat is older than this counts as down
  * @param defaultReplicationFactor for topics created without one; -1 = min(3, metadata voters)
+ * @param fsyncBeforeAck acknowledge a write only once its Raft entry is fsynced on a majority
+ *     (default false: once it is written to the OS on a majority, which survives kill -9 of any
+ *     node, and is fsynced right after; Kafka's default durability)
  */
 public record ClusterConfig(
         int raftPort,
@@ -22,9 +25,10 @@ public record ClusterConfig(
         int electionTimeoutMs,
         String rack,
         long brokerLeaseMs,
-        int defaultReplicationFactor) {
+        int defaultReplicationFactor,
+        boolean fsyncBeforeAck) {
 
-    public static final ClusterConfig DEFAULT = new ClusterConfig(0, List.of(), 2, 1000, "", 6000, -1);
+    public static final ClusterConfig DEFAULT = new ClusterConfig(0, List.of(), 2, 1000, "", 6000, -1, false);
 
     public ClusterConfig {
         metaVoters = List.copyOf(metaVoters);
@@ -36,30 +40,35 @@ public record ClusterConfig(
 
     public ClusterConfig withRaftPort(int port) {
         return new ClusterConfig(
-                port, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor);
+                port, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
     }
 
     public ClusterConfig withMetaVoters(List<RaftPeerSpec> voters) {
         return new ClusterConfig(
-                raftPort, voters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor);
+                raftPort, voters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
     }
 
     public ClusterConfig withGroupsPerNode(int n) {
         return new ClusterConfig(
-                raftPort, metaVoters, n, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor);
+                raftPort, metaVoters, n, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
     }
 
     public ClusterConfig withElectionTimeoutMs(int ms) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, ms, rack, brokerLeaseMs, defaultReplicationFactor);
+                raftPort, metaVoters, groupsPerNode, ms, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
     }
 
     public ClusterConfig withRack(String r) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, r, brokerLeaseMs, defaultReplicationFactor);
+                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, r, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
     }
 
     public ClusterConfig withDefaultReplicationFactor(int rf) {
-        return new ClusterConfig(raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, rf);
+        return new ClusterConfig(raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, rf, fsyncBeforeAck);
+    }
+
+    public ClusterConfig withFsyncBeforeAck(boolean on) {
+        return new ClusterConfig(
+                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, on);
     }
 }

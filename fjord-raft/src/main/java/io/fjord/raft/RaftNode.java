@@ -138,6 +138,9 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotThreshold());
         RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, 1024);
+        // Without fsync-before-ack, an entry counts as stored once it is in the OS page cache (a
+        // killed process loses nothing); the fsync runs right after, off the write path.
+        RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !c.fsyncBeforeAck());
         // In-process submissions never retry, so the retry cache need not remember long.
         RaftServerConfigKeys.RetryCache.setExpiryTime(p, TimeDuration.valueOf(5, TimeUnit.SECONDS));
         // A data group's checkpoint describes partition logs that live outside Ratis, so shipping it

@@ -14,6 +14,9 @@ import java.util.List;
  * @param electionTimeoutMinMs Raft election timeout, lower bound (upper = 2x)
  * @param snapshotThreshold applied entries between automatic checkpoints of a group
  * @param maxEntryBytes the largest entry a group accepts (a produce batch plus a small header)
+ * @param fsyncBeforeAck whether a Raft log entry counts as stored only once fsynced (survives power
+ *     loss of a majority) or once written to the OS (survives a crash of the process: kill -9),
+ *     with the fsync following right after; the latter is Kafka's default durability
  */
 public record RaftNodeConfig(
         int nodeId,
@@ -23,7 +26,8 @@ public record RaftNodeConfig(
         List<RaftPeerSpec> metaVoters,
         int electionTimeoutMinMs,
         long snapshotThreshold,
-        int maxEntryBytes) {
+        int maxEntryBytes,
+        boolean fsyncBeforeAck) {
 
     public static final int DEFAULT_ELECTION_TIMEOUT_MS = 1000;
     public static final long DEFAULT_SNAPSHOT_THRESHOLD = 20_000;
@@ -51,15 +55,18 @@ public record RaftNodeConfig(
                 metaVoters,
                 DEFAULT_ELECTION_TIMEOUT_MS,
                 DEFAULT_SNAPSHOT_THRESHOLD,
-                DEFAULT_MAX_ENTRY_BYTES);
+                DEFAULT_MAX_ENTRY_BYTES,
+                false);
     }
 
     public RaftNodeConfig withElectionTimeoutMinMs(int ms) {
-        return new RaftNodeConfig(nodeId, host, port, dir, metaVoters, ms, snapshotThreshold, maxEntryBytes);
+        return new RaftNodeConfig(
+                nodeId, host, port, dir, metaVoters, ms, snapshotThreshold, maxEntryBytes, fsyncBeforeAck);
     }
 
     public RaftNodeConfig withSnapshotThreshold(long entries) {
-        return new RaftNodeConfig(nodeId, host, port, dir, metaVoters, electionTimeoutMinMs, entries, maxEntryBytes);
+        return new RaftNodeConfig(
+                nodeId, host, port, dir, metaVoters, electionTimeoutMinMs, entries, maxEntryBytes, fsyncBeforeAck);
     }
 
     public RaftPeerSpec self() {
