@@ -170,7 +170,7 @@ public final class Broker implements AutoCloseable {
             } else {
                 port = c.port() > 0 ? c.port() + 1000 : freePort(c.host());
                 java.nio.file.Files.createDirectories(c.dataDir());
-                TopicRegistry.DurableFiles.replace(file, port + "\n");
+                DurableFiles.replace(file, port + "\n");
             }
         } catch (IOException | NumberFormatException e) {
             throw new IllegalStateException("cannot choose a Raft port in " + c.dataDir() + ": " + e, e);

@@ -16,9 +16,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A partition with one replica, on this node: the log plus idempotent-producer state, owned by one
- * thread (an event loop). Producers' appends are queued to that thread ({@link #append}); reads
- * run lock-free on the caller's thread.
+ * A partition's state on this node: the log plus idempotent-producer state, written by one thread.
+ * In a node that thread is the apply thread of the partition's data group ({@link PartitionGroup}
+ * calls {@link #onAppend} with {@code owner} = run in place); {@link #append} queues to {@code
+ * owner} for use on its own. Reads run lock-free on the caller's thread.
  *
  * <p>Threads: {@link #onAppend}, {@link #housekeeping} and {@link #closeOnOwner} run on {@code
  * owner} only; the rest is any thread.

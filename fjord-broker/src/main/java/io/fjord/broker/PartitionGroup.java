@@ -110,7 +110,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
             logs.delete(id);
             pl = logs.getOrCreate(id, configFor.apply(id));
         }
-        TopicRegistry.DurableFiles.replace(pl.dir().resolve(MARKER), groupNo + " " + topicId + "\n");
+        DurableFiles.replace(pl.dir().resolve(MARKER), groupNo + " " + topicId + "\n");
         s = new Slot(topicId, new LocalReplica(id, pl, Runnable::run));
         slots.put(id, s);
         return s;

@@ -132,7 +132,7 @@ final class ProducerStateTable {
                 }
             }
         });
-        TopicRegistry.DurableFiles.replace(dir.resolve(SNAPSHOT_FILE), String.join("\n", lines) + "\n");
+        DurableFiles.replace(dir.resolve(SNAPSHOT_FILE), String.join("\n", lines) + "\n");
         dirty = false;
     }
 
