@@ -73,6 +73,8 @@ public final class Broker implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ExecutorService clusterThread;
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
+    private final ExecutorService controllerThread;
+    private final AtomicBoolean moveInFlight = new AtomicBoolean();
     private final Object producerIdLock = new Object();
     private long producerIdNext;
     private long producerIdLimit;
@@ -103,6 +105,7 @@ public final class Broker implements AutoCloseable {
         this.logs = LogManager.open(config.dataDir(), this::logConfigFor, System::currentTimeMillis);
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("fjord-housekeeping"));
         this.clusterThread = Executors.newSingleThreadExecutor(daemon("fjord-cluster"));
+        this.controllerThread = Executors.newSingleThreadExecutor(daemon("fjord-controller"));
         RaftNode node = null;
         try {
             node = RaftNode.start(raftConfig(config), this::newPartitionGroup);
@@ -115,6 +118,7 @@ public final class Broker implements AutoCloseable {
             logs.close(); // release the data directory's lock: a failed start must not hold it
             timer.shutdownNow();
             clusterThread.shutdownNow();
+            controllerThread.shutdownNow();
             throw e;
         }
     }
@@ -247,7 +251,19 @@ public final class Broker implements AutoCloseable {
         controllerTick();
         long hb = Math.max(100, config.cluster().brokerLeaseMs() / 6);
         timer.scheduleWithFixedDelay(this::heartbeatQuietly, hb, hb, TimeUnit.MILLISECONDS);
-        timer.scheduleWithFixedDelay(this::controllerTickQuietly, 1000, 1000, TimeUnit.MILLISECONDS);
+        // Controller duties may block on the metadata service: on their own thread, so heartbeats
+        // (on the timer) are never late because of them.
+        timer.scheduleWithFixedDelay(
+                () -> {
+                    try {
+                        controllerThread.execute(this::controllerTickQuietly);
+                    } catch (RuntimeException stopping) {
+                        // closing
+                    }
+                },
+                1000,
+                1000,
+                TimeUnit.MILLISECONDS);
         timer.scheduleWithFixedDelay(this::scheduleReconcile, 1000, 1000, TimeUnit.MILLISECONDS);
         long interval = config.housekeepingIntervalMs();
         timer.scheduleWithFixedDelay(this::housekeeping, interval, interval, TimeUnit.MILLISECONDS);
@@ -364,7 +380,7 @@ public final class Broker implements AutoCloseable {
     private void heartbeatQuietly() {
         if (!closed) {
             heartbeat().exceptionally(e -> {
-                log.debug("heartbeat failed: {}", e.toString());
+                log.warn("heartbeat failed: {}", e.toString());
                 return null;
             });
         }
@@ -402,6 +418,7 @@ public final class Broker implements AutoCloseable {
         }
         try {
             joinGroups();
+            leaveGroups();
             openPartitions();
             if (groups != null) {
                 updateCoordinatorShards();
@@ -413,6 +430,19 @@ public final class Broker implements AutoCloseable {
 
     private void joinGroups() {
         for (ClusterState.RGroup g : view.rgroups.values()) {
+            if (g.adding() == config.nodeId() && raft.group(g.no()).isEmpty()) {
+                try {
+                    List<Integer> target = new ArrayList<>(g.members());
+                    target.remove(Integer.valueOf(g.removing()));
+                    target.add(config.nodeId());
+                    target.sort(null);
+                    raft.joinGroupAsNewMember(g.no(), specs(target), g.preferred());
+                    log.info("joined data group {} as a new member (moving in)", g.no());
+                } catch (IOException | RuntimeException e) {
+                    log.warn("cannot join data group {} as a new member: {}", g.no(), e.toString());
+                }
+                continue;
+            }
             if (!g.members().contains(config.nodeId()) || raft.group(g.no()).isPresent()) {
                 continue;
             }
@@ -432,6 +462,26 @@ public final class Broker implements AutoCloseable {
                 log.info("joined data group {} {}", g.no(), g.members());
             } catch (IOException | RuntimeException e) {
                 log.warn("cannot join data group {}: {}", g.no(), e.toString());
+            }
+        }
+    }
+
+    /** Leaves the data groups this node was moved out of, and deletes their partition data here. */
+    private void leaveGroups() {
+        for (DataGroup dg : raft.groups()) {
+            ClusterState.RGroup g = view.rgroups.get(dg.id());
+            if (g == null || g.members().contains(config.nodeId()) || g.adding() == config.nodeId()) {
+                continue;
+            }
+            try {
+                raft.leaveGroup(dg.id());
+                PartitionGroup pg = partitionGroups.remove(dg.id());
+                if (pg != null) {
+                    pg.deleteAllPartitions();
+                }
+                log.info("left data group {} (moved to {})", dg.id(), g.members());
+            } catch (IOException | RuntimeException e) {
+                log.warn("cannot leave data group {}: {}", dg.id(), e.toString());
             }
         }
     }
@@ -493,6 +543,7 @@ public final class Broker implements AutoCloseable {
         if (closed || !"LEADER".equals(raft.metaRole()) && !isSingleVoter()) {
             return;
         }
+        maybeMove();
         if (!view.topics.containsKey(GroupCoordinator.OFFSETS_TOPIC)) {
             int rf = Math.min(3, raft.config().metaVoters().size());
             if (liveBrokers().size() >= rf) {
@@ -507,6 +558,115 @@ public final class Broker implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Runs the next re-placement or balancing step (see {@link Placement#nextMove}), on the
+     * controller thread. Only the metadata leader does this.
+     */
+    private void maybeMove() {
+        if (moveInFlight.get() || isSingleVoter()) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        List<Integer> live = new ArrayList<>();
+        view.liveBrokers(now, config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
+        Set<Integer> gone = new HashSet<>();
+        for (ClusterState.BrokerInfo b : view.brokers.values()) {
+            if (now - b.heartbeatMs() > config.cluster().replaceAfterMs()) {
+                gone.add(b.id());
+            }
+        }
+        ClusterState.RGroup unfinished = view.rgroups.values().stream()
+                .filter(g -> g.adding() >= 0)
+                .findFirst()
+                .orElse(null);
+        Placement.Move m = unfinished != null
+                ? new Placement.Move(unfinished.no(), unfinished.removing(), unfinished.adding(), unfinished.preferred())
+                : Placement.nextMove(view.rgroups, live, gone);
+        if (m == null || !moveInFlight.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            executeMove(m);
+        } catch (IOException | RuntimeException e) {
+            log.warn("move {} failed (will retry): {}", m, e.toString());
+        } finally {
+            moveInFlight.set(false);
+        }
+    }
+
+    private List<RaftPeerSpec> specs(List<Integer> nodes) {
+        List<RaftPeerSpec> out = new ArrayList<>();
+        for (int n : nodes) {
+            ClusterState.BrokerInfo b = view.brokers.get(n);
+            if (b == null) {
+                throw new IllegalStateException("node " + n + " is not registered");
+            }
+            out.add(new RaftPeerSpec(n, b.raftHost(), b.raftPort()));
+        }
+        return out;
+    }
+
+    /**
+     * Moves a replica of a data group by Raft membership change: announce the new member (it joins
+     * empty), change the voters through the group's leader (Ratis catches the new one up before the
+     * change commits), then record the new membership; the removed node leaves and deletes its
+     * copy when it sees that. A preferred-leader change alone only changes priorities.
+     */
+    private void executeMove(Placement.Move m) throws IOException {
+        ClusterState.RGroup g = view.rgroups.get(m.group());
+        if (g == null) {
+            return;
+        }
+        String key = ClusterState.RGROUPS + g.no();
+        List<Integer> next = new ArrayList<>(g.members());
+        if (m.add() >= 0) {
+            next.remove(Integer.valueOf(m.remove()));
+            if (!next.contains(m.add())) {
+                next.add(m.add());
+            }
+            next.sort(null);
+            if (g.adding() < 0) {
+                ClusterState.RGroup stable = g;
+                ClusterState.RGroup announced =
+                        new ClusterState.RGroup(g.no(), g.rf(), g.members(), g.preferred(), m.add(), m.remove());
+                TxnResult r = kvOnce("announce a move", () -> kv.txn(new Txn(
+                        List.of(new Compare.Value(key, ClusterState.encodeGroup(stable))),
+                        List.of(new Op.Put(key, ClusterState.encodeGroup(announced))),
+                        List.of())));
+                if (!r.succeeded()) {
+                    return;
+                }
+                g = announced;
+            }
+            log.info("moving group {}: {} -> {} (node {} out, node {} in)", g.no(), g.members(), next, m.remove(), m.add());
+        } else {
+            log.info("group {}: preferred leader {} -> {}", g.no(), g.preferred(), m.preferred());
+        }
+        List<RaftPeerSpec> current = specs(g.members());
+        List<RaftPeerSpec> target = specs(next);
+        IOException last = null;
+        for (int attempt = 0; attempt < 5 && !closed; attempt++) {
+            try {
+                raft.reconfigure(g.no(), current, target, m.preferred());
+                last = null;
+                break;
+            } catch (IOException e) {
+                last = e;
+                pause(1000);
+            }
+        }
+        if (last != null) {
+            throw last;
+        }
+        ClusterState.RGroup done = new ClusterState.RGroup(g.no(), g.rf(), next, m.preferred(), -1, -1);
+        ClusterState.RGroup before = g;
+        kvOnce("record a move", () -> kv.txn(new Txn(
+                List.of(new Compare.Value(key, ClusterState.encodeGroup(before))),
+                List.of(new Op.Put(key, ClusterState.encodeGroup(done))),
+                List.of())));
+        log.info("group {} now {} (preferred leader {})", g.no(), next, m.preferred());
     }
 
     /** The consumer-group coordinator. */
@@ -526,6 +686,11 @@ public final class Broker implements AutoCloseable {
 
     public BrokerConfig config() {
         return config;
+    }
+
+    /** This node's view of the cluster metadata (tests and diagnostics). */
+    ClusterState clusterView() {
+        return view;
     }
 
     public String clusterId() {
@@ -707,7 +872,8 @@ public final class Broker implements AutoCloseable {
         if (rf < 1 || rf > live.size()) {
             return Map.entry(
                     CreateResult.INVALID_REPLICATION_FACTOR,
-                    "replication factor " + rf + " needs " + rf + " live brokers; " + live.size() + " are live");
+                    "replication factor " + rf + " needs " + rf + " live brokers; " + live.size() + " are live"
+                            + heartbeatAges());
         }
         String badConfig = TopicConfigs.validate(configs, config.logDefaults());
         if (badConfig != null) {
@@ -749,6 +915,14 @@ public final class Broker implements AutoCloseable {
             }
         }
         return Map.entry(CreateResult.NOT_CONTROLLER, "could not place topic " + name + ": too much contention");
+    }
+
+    private String heartbeatAges() {
+        long now = System.currentTimeMillis();
+        StringBuilder sb = new StringBuilder(" (last heartbeats:");
+        view.brokers.values().forEach(b -> sb.append(" node ").append(b.id()).append(' ')
+                .append(now - b.heartbeatMs()).append(" ms ago"));
+        return sb.append(')').toString();
     }
 
     private Map<Integer, Integer> partitionLoad() {
@@ -953,6 +1127,7 @@ public final class Broker implements AutoCloseable {
         }
         timer.shutdownNow();
         clusterThread.shutdownNow();
+        controllerThread.shutdownNow();
         AutoCloseable w = watch;
         if (w != null) {
             try {

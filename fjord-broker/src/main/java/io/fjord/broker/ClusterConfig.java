@@ -26,9 +26,10 @@ public record ClusterConfig(
         String rack,
         long brokerLeaseMs,
         int defaultReplicationFactor,
-        boolean fsyncBeforeAck) {
+        boolean fsyncBeforeAck,
+        long replaceAfterMs) {
 
-    public static final ClusterConfig DEFAULT = new ClusterConfig(0, List.of(), 2, 1000, "", 6000, -1, false);
+    public static final ClusterConfig DEFAULT = new ClusterConfig(0, List.of(), 2, 1000, "", 6000, -1, false, 300_000);
 
     public ClusterConfig {
         metaVoters = List.copyOf(metaVoters);
@@ -40,35 +41,48 @@ public record ClusterConfig(
 
     public ClusterConfig withRaftPort(int port) {
         return new ClusterConfig(
-                port, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
+                port, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
     }
 
     public ClusterConfig withMetaVoters(List<RaftPeerSpec> voters) {
         return new ClusterConfig(
-                raftPort, voters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
+                raftPort, voters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
     }
 
     public ClusterConfig withGroupsPerNode(int n) {
         return new ClusterConfig(
-                raftPort, metaVoters, n, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
+                raftPort, metaVoters, n, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
     }
 
     public ClusterConfig withElectionTimeoutMs(int ms) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, ms, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
+                raftPort, metaVoters, groupsPerNode, ms, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
     }
 
     public ClusterConfig withRack(String r) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, r, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck);
+                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, r, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
     }
 
     public ClusterConfig withDefaultReplicationFactor(int rf) {
-        return new ClusterConfig(raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, rf, fsyncBeforeAck);
+        return new ClusterConfig(raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, rf, fsyncBeforeAck, replaceAfterMs);
     }
 
     public ClusterConfig withFsyncBeforeAck(boolean on) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, on);
+                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, on, replaceAfterMs);
+    }
+
+    public ClusterConfig withReplaceAfterMs(long ms) {
+        return new ClusterConfig(
+                raftPort,
+                metaVoters,
+                groupsPerNode,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                ms);
     }
 }

@@ -38,7 +38,15 @@ final class ClusterState {
 
     record BrokerInfo(int id, String host, int port, String rack, String raftHost, int raftPort, long heartbeatMs) {}
 
-    record RGroup(int no, int rf, List<Integer> members, int preferred) {}
+    /**
+     * A data group: voters, preferred leader, and during a move the node being added and the one
+     * being removed (-1: none).
+     */
+    record RGroup(int no, int rf, List<Integer> members, int preferred, int adding, int removing) {
+        RGroup(int no, int rf, List<Integer> members, int preferred) {
+            this(no, rf, members, preferred, -1, -1);
+        }
+    }
 
     record Leader(int node, long term) {}
 
@@ -184,13 +192,22 @@ final class ClusterState {
         m.put("rf", Integer.toString(g.rf()));
         m.put("members", csv(g.members()));
         m.put("preferred", Integer.toString(g.preferred()));
+        if (g.adding() >= 0) {
+            m.put("adding", Integer.toString(g.adding()));
+            m.put("removing", Integer.toString(g.removing()));
+        }
         return format(m);
     }
 
     static RGroup decodeGroup(int no, byte[] v) {
         Map<String, String> m = parse(v);
         return new RGroup(
-                no, Integer.parseInt(m.get("rf")), ints(m.get("members")), Integer.parseInt(m.get("preferred")));
+                no,
+                Integer.parseInt(m.get("rf")),
+                ints(m.get("members")),
+                Integer.parseInt(m.get("preferred")),
+                Integer.parseInt(m.getOrDefault("adding", "-1")),
+                Integer.parseInt(m.getOrDefault("removing", "-1")));
     }
 
     /** Brokers whose lease is current at {@code nowMs}. */

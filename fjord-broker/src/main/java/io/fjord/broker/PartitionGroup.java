@@ -348,6 +348,23 @@ final class PartitionGroup implements ReplicatedStateMachine {
         return out;
     }
 
+    /** This node left the group: close and delete every partition log the group carried here. */
+    void deleteAllPartitions() {
+        for (Map.Entry<PartitionId, Slot> e : new ArrayList<>(slots.entrySet())) {
+            synchronized (e.getValue().replica()) {
+                slots.remove(e.getKey());
+                e.getValue().replica().markClosed();
+                logs.delete(e.getKey());
+            }
+        }
+        for (Map.Entry<PartitionId, PartitionLog> e : logs.logsById().entrySet()) {
+            String[] m = readMarker(e.getValue().dir());
+            if (m != null && m[0].equals(Integer.toString(groupNo))) {
+                logs.delete(e.getKey());
+            }
+        }
+    }
+
     @Override
     public void close() {
         for (Slot s : slots.values()) {

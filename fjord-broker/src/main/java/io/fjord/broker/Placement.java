@@ -89,4 +89,83 @@ final class Placement {
         }
         return out;
     }
+
+    /**
+     * One step towards a balanced cluster: replace {@code remove} by {@code add} in {@code group}
+     * (-1 and -1 for a change of preferred leader only), with {@code preferred} as the new
+     * preferred leader.
+     */
+    record Move(int group, int remove, int add, int preferred) {}
+
+    /**
+     * The next move, or null when there is nothing to do. In order: re-place the replicas of nodes
+     * down for too long ({@code gone}), then even out group memberships over live nodes (a node
+     * that joins takes replicas from the busiest), then even out preferred leaders.
+     */
+    static Move nextMove(Map<Integer, ClusterState.RGroup> groups, List<Integer> live, java.util.Set<Integer> gone) {
+        Map<Integer, Integer> members = new java.util.TreeMap<>();
+        Map<Integer, Integer> leaders = new java.util.TreeMap<>();
+        for (int n : live) {
+            members.put(n, 0);
+            leaders.put(n, 0);
+        }
+        for (ClusterState.RGroup g : groups.values()) {
+            for (int m : g.members()) {
+                members.computeIfPresent(m, (k, v) -> v + 1);
+            }
+            leaders.computeIfPresent(g.preferred(), (k, v) -> v + 1);
+        }
+        for (ClusterState.RGroup g : groups.values()) {
+            for (int x : g.members()) {
+                if (gone.contains(x)) {
+                    Integer target = leastLoaded(members, n -> !g.members().contains(n));
+                    if (target != null) {
+                        return new Move(g.no(), x, target, g.preferred() == x ? target : g.preferred());
+                    }
+                }
+            }
+        }
+        Integer most = mostLoaded(members);
+        Integer least = leastLoaded(members, n -> true);
+        if (most != null && least != null && members.get(most) - members.get(least) > 1) {
+            for (ClusterState.RGroup g : groups.values()) {
+                if (g.members().contains(most) && !g.members().contains(least)) {
+                    return new Move(g.no(), most, least, g.preferred() == most ? least : g.preferred());
+                }
+            }
+        }
+        Integer busiest = mostLoaded(leaders);
+        if (busiest != null) {
+            for (ClusterState.RGroup g : groups.values()) {
+                if (g.preferred() != busiest) {
+                    continue;
+                }
+                Integer other = leastLoaded(leaders, n -> g.members().contains(n));
+                if (other != null && leaders.get(busiest) - leaders.get(other) > 1) {
+                    return new Move(g.no(), -1, -1, other);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static Integer mostLoaded(Map<Integer, Integer> load) {
+        Integer best = null;
+        for (Map.Entry<Integer, Integer> e : load.entrySet()) {
+            if (best == null || e.getValue() > load.get(best)) {
+                best = e.getKey();
+            }
+        }
+        return best;
+    }
+
+    private static Integer leastLoaded(Map<Integer, Integer> load, java.util.function.IntPredicate allowed) {
+        Integer best = null;
+        for (Map.Entry<Integer, Integer> e : load.entrySet()) {
+            if (allowed.test(e.getKey()) && (best == null || e.getValue() < load.get(best))) {
+                best = e.getKey();
+            }
+        }
+        return best;
+    }
 }

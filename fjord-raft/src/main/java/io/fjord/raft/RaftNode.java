@@ -242,6 +242,45 @@ public final class RaftNode implements AutoCloseable {
         return groups.computeIfAbsent(groupNo, Group::new);
     }
 
+    /**
+     * Makes this node a new member of data group {@code groupNo} ahead of the membership change that
+     * adds it ({@link #reconfigure}): it starts empty, with the target configuration, so it never
+     * finds itself outside its own configuration (Ratis shuts such a member down at its first
+     * election timeout) and, with pre-vote, cannot disturb the current voters. The leader then
+     * sends it the log. A no-op when it already is a member.
+     */
+    public DataGroup joinGroupAsNewMember(int groupNo, List<RaftPeerSpec> target, int preferredLeader)
+            throws IOException {
+        return joinGroup(groupNo, target, preferredLeader);
+    }
+
+    /**
+     * Changes the voters (and the preferred leader) of data group {@code groupNo}, through its
+     * leader, from {@code current} to {@code next}. Ratis first catches new voters up from the
+     * leader's log, then commits the new configuration (joint consensus); removed voters stop taking
+     * part. Blocks until the new configuration is committed or the attempt fails. New voters must
+     * have called {@link #joinGroupAsNewMember} first.
+     */
+    public void reconfigure(int groupNo, List<RaftPeerSpec> current, List<RaftPeerSpec> next, int preferredLeader)
+            throws IOException {
+        RaftGroup group = RaftGroup.valueOf(
+                dataGroupId(groupNo), current.stream().map(m -> peer(m, 0)).toList());
+        try (RaftClient client = RaftClient.newBuilder()
+                .setClientId(ClientId.randomId())
+                .setRaftGroup(group)
+                .setProperties(new RaftProperties())
+                .setParameters(new Parameters())
+                .build()) {
+            RaftClientReply reply = client.admin()
+                    .setConfiguration(next.stream()
+                            .map(m -> peer(m, m.nodeId() == preferredLeader ? 1 : 0))
+                            .toList());
+            if (!reply.isSuccess()) {
+                throw new IOException("group " + groupNo + ": configuration change refused: " + reply.getException());
+            }
+        }
+    }
+
     /** Leaves data group {@code groupNo} and deletes its Raft storage on this node. */
     public void leaveGroup(int groupNo) throws IOException {
         RaftGroupId gid = dataGroupId(groupNo);

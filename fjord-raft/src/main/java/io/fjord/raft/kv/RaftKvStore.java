@@ -2,6 +2,7 @@ package io.fjord.raft.kv;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -52,12 +53,20 @@ public final class RaftKvStore implements KvStore {
     public static final long REMOTE_WATCH_POLL_MS = 200;
 
     private final RaftClient client;
+    /**
+     * One client per server for serializable reads: a Ratis async client orders its requests per
+     * client, and a server that sees only part of that sequence (the rest went to the leader)
+     * waits for the missing ones. Found by a non-voting node whose writes all timed out.
+     */
+    private final Map<RaftPeerId, RaftClient> staleClients = new ConcurrentHashMap<>();
+    private final RaftGroup group;
     private final List<RaftPeerId> readServers;
     private final MetaStateMachine local;
     private final Set<KvWatch> watches = ConcurrentHashMap.newKeySet();
 
-    private RaftKvStore(RaftClient client, List<RaftPeerId> readServers, MetaStateMachine local) {
+    private RaftKvStore(RaftClient client, RaftGroup group, List<RaftPeerId> readServers, MetaStateMachine local) {
         this.client = client;
+        this.group = group;
         this.readServers = List.copyOf(readServers);
         this.local = local;
     }
@@ -73,7 +82,7 @@ public final class RaftKvStore implements KvStore {
 
     public static RaftKvStore connect(RaftGroup group) {
         List<RaftPeerId> ids = group.getPeers().stream().map(RaftPeer::getId).toList();
-        return new RaftKvStore(newClient(group), ids, null);
+        return new RaftKvStore(newClient(group), group, ids, null);
     }
 
     /**
@@ -88,7 +97,7 @@ public final class RaftKvStore implements KvStore {
             throw new IOException("the metadata group's state machine is "
                     + division.getStateMachine().getClass().getName());
         }
-        return new RaftKvStore(newClient(division.getGroup()), List.of(server.getId()), sm);
+        return new RaftKvStore(newClient(division.getGroup()), division.getGroup(), List.of(server.getId()), sm);
     }
 
     private static RaftClient newClient(RaftGroup group) {
@@ -197,7 +206,9 @@ public final class RaftKvStore implements KvStore {
 
     /** A serializable read from {@code readServers[i]}, then the next ones while they fail retriably. */
     private <T> CompletableFuture<T> staleRead(Message m, int i, Function<byte[], T> decode) {
-        return call(client.async().sendStaleRead(m, 0, readServers.get(i)), decode)
+        RaftPeerId target = readServers.get(i);
+        RaftClient c = staleClients.computeIfAbsent(target, t -> newClient(group));
+        return call(c.async().sendStaleRead(m, 0, target), decode)
                 .handle((t, e) -> {
                     if (e == null) {
                         return CompletableFuture.completedFuture(t);
@@ -248,6 +259,13 @@ public final class RaftKvStore implements KvStore {
     @Override
     public void close() {
         watches.forEach(KvWatch::close);
+        for (RaftClient c : staleClients.values()) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
         try {
             client.close();
         } catch (IOException e) {
