@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
             ConsumeCommand.class,
             GroupCommand.class,
             KvCommand.class,
+            ClusterCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Fjord implements Runnable {

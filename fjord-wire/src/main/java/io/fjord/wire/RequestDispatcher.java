@@ -102,9 +102,17 @@ final class RequestDispatcher {
                     req.transactionalId());
             return ctx.respond(resp.setErrorCode(Errors.UNSUPPORTED_VERSION.code()));
         }
-        return ctx.respond(resp.setErrorCode(Errors.NONE.code())
-                .setProducerId(broker.allocateProducerId())
-                .setProducerEpoch((short) 0));
+        long producerId;
+        try {
+            producerId = broker.allocateProducerId();
+        } catch (IllegalStateException | io.fjord.raft.kv.KvException e) {
+            // The metadata service has no quorum (or is electing): a retriable error, as Kafka
+            // answers when it cannot get a block of producer ids, not a closed connection.
+            log.warn("InitProducerId: cannot allocate a producer id: {}", e.getMessage());
+            return ctx.respond(resp.setErrorCode(Errors.COORDINATOR_LOAD_IN_PROGRESS.code()));
+        }
+        return ctx.respond(
+                resp.setErrorCode(Errors.NONE.code()).setProducerId(producerId).setProducerEpoch((short) 0));
     }
 
     /**

@@ -52,21 +52,24 @@ public final class RaftKvStore implements KvStore {
     /** How often a client-only watch polls for changes. */
     public static final long REMOTE_WATCH_POLL_MS = 200;
 
-    private final RaftClient client;
+    private final RaftGroup group;
+    /** Replaced when Ratis closes it (see {@link #replaceClient}); guarded by this for writers. */
+    private volatile RaftClient client;
+
+    private volatile boolean closed;
     /**
      * One client per server for serializable reads: a Ratis async client orders its requests per
      * client, and a server that sees only part of that sequence (the rest went to the leader)
      * waits for the missing ones. Found by a non-voting node whose writes all timed out.
      */
     private final Map<RaftPeerId, RaftClient> staleClients = new ConcurrentHashMap<>();
-    private final RaftGroup group;
     private final List<RaftPeerId> readServers;
     private final MetaStateMachine local;
     private final Set<KvWatch> watches = ConcurrentHashMap.newKeySet();
 
-    private RaftKvStore(RaftClient client, RaftGroup group, List<RaftPeerId> readServers, MetaStateMachine local) {
-        this.client = client;
+    private RaftKvStore(RaftGroup group, List<RaftPeerId> readServers, MetaStateMachine local) {
         this.group = group;
+        this.client = newClient(group);
         this.readServers = List.copyOf(readServers);
         this.local = local;
     }
@@ -82,7 +85,7 @@ public final class RaftKvStore implements KvStore {
 
     public static RaftKvStore connect(RaftGroup group) {
         List<RaftPeerId> ids = group.getPeers().stream().map(RaftPeer::getId).toList();
-        return new RaftKvStore(newClient(group), group, ids, null);
+        return new RaftKvStore(group, ids, null);
     }
 
     /**
@@ -97,7 +100,7 @@ public final class RaftKvStore implements KvStore {
             throw new IOException("the metadata group's state machine is "
                     + division.getStateMachine().getClass().getName());
         }
-        return new RaftKvStore(newClient(division.getGroup()), division.getGroup(), List.of(server.getId()), sm);
+        return new RaftKvStore(division.getGroup(), List.of(server.getId()), sm);
     }
 
     private static RaftClient newClient(RaftGroup group) {
@@ -150,7 +153,8 @@ public final class RaftKvStore implements KvStore {
             return CompletableFuture.failedFuture(
                     new KvException("invalid transaction: " + e.getMessage(), false, false, e));
         }
-        return call(client.async().send(message(command)), KvCodec::decodeTxnReply);
+        RaftClient c = client;
+        return call(c, () -> c.async().send(message(command)), KvCodec::decodeTxnReply);
     }
 
     // ---- reads
@@ -199,7 +203,8 @@ public final class RaftKvStore implements KvStore {
     private <T> CompletableFuture<T> read(KvCodec.Query q, Consistency consistency, Function<byte[], T> decode) {
         Message m = message(KvCodec.encodeQuery(q));
         if (consistency == Consistency.LINEARIZABLE) {
-            return call(client.async().sendReadOnly(m), decode);
+            RaftClient c = client;
+            return call(c, () -> c.async().sendReadOnly(m), decode);
         }
         return staleRead(m, 0, decode);
     }
@@ -208,7 +213,13 @@ public final class RaftKvStore implements KvStore {
     private <T> CompletableFuture<T> staleRead(Message m, int i, Function<byte[], T> decode) {
         RaftPeerId target = readServers.get(i);
         RaftClient c = staleClients.computeIfAbsent(target, t -> newClient(group));
-        return call(c.async().sendStaleRead(m, 0, target), decode)
+        return call(c, () -> c.async().sendStaleRead(m, 0, target), decode)
+                .whenComplete((t, e) -> {
+                    if (e != null) {
+                        staleClients.remove(target, c); // a fresh client next time
+                        closeQuietly(c);
+                    }
+                })
                 .handle((t, e) -> {
                     if (e == null) {
                         return CompletableFuture.completedFuture(t);
@@ -258,18 +269,27 @@ public final class RaftKvStore implements KvStore {
 
     @Override
     public void close() {
+        closed = true;
         watches.forEach(KvWatch::close);
-        for (RaftClient c : staleClients.values()) {
-            try {
-                c.close();
-            } catch (IOException e) {
-                // closing anyway
-            }
+        for (RaftClient sc : staleClients.values()) {
+            closeQuietly(sc);
+        }
+        RaftClient c;
+        synchronized (this) {
+            c = client; // no replacement after this: replaceClient checks closed under the lock
         }
         try {
-            client.close();
+            c.close();
         } catch (IOException e) {
             throw new KvException("closing the metadata client: " + e.getMessage(), false, false, e);
+        }
+    }
+
+    private static void closeQuietly(RaftClient c) {
+        try {
+            c.close();
+        } catch (IOException | RuntimeException e) {
+            // closing anyway
         }
     }
 
@@ -279,9 +299,23 @@ public final class RaftKvStore implements KvStore {
         return Message.valueOf(ByteString.copyFrom(bytes));
     }
 
-    private static <T> CompletableFuture<T> call(CompletableFuture<RaftClientReply> sent, Function<byte[], T> decode) {
+    private <T> CompletableFuture<T> call(
+            RaftClient c,
+            java.util.function.Supplier<CompletableFuture<RaftClientReply>> send,
+            Function<byte[], T> decode) {
+        CompletableFuture<RaftClientReply> sent;
+        try {
+            sent = send.get();
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
         return sent.handle((reply, e) -> {
             if (e != null) {
+                if (!closed && isClosedClient(e)) {
+                    replaceClient(c);
+                    throw new KvException(
+                            "metadata service: the client had given up after an outage; retry", true, false, e);
+                }
                 throw toKvException(e);
             }
             if (!reply.isSuccess()) {
@@ -289,6 +323,33 @@ public final class RaftKvStore implements KvStore {
             }
             return decode.apply(reply.getMessage().getContent().toByteArray());
         });
+    }
+
+    private static boolean isClosedClient(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof AlreadyClosedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Ratis fails and closes an ordered client for good once one request runs out of retries (its
+     * sliding window fails every later request), as happens when the metadata group has no
+     * quorum for longer than the retry policy lasts. A new client takes over, so an outage does
+     * not end this node's writes (heartbeats, topic changes) until it restarts.
+     */
+    private synchronized void replaceClient(RaftClient failed) {
+        if (closed || client != failed) {
+            return;
+        }
+        client = newClient(group);
+        try {
+            failed.close();
+        } catch (IOException e) {
+            // it was already closed by Ratis; nothing else holds it
+        }
     }
 
     /** Ratis and transport failures as a {@link KvException}; retriable unless the request itself is bad. */

@@ -58,6 +58,49 @@ class MetaClusterFailoverTest {
         }
     }
 
+    @Test
+    void shouldWriteAgainAfterAnOutageLongerThanTheClientRetries() throws Exception {
+        try (MetaCluster cluster = new MetaCluster(dir, 3, 1_000, 100_000)) {
+            RaftKvStore kv = cluster.client();
+            kv.put("/o/before", bytes("1")).get(20, TimeUnit.SECONDS);
+            int survivor = cluster.follower();
+            for (int i = 1; i <= 3; i++) {
+                if (i != survivor) {
+                    cluster.stop(i);
+                }
+            }
+            // No quorum: the write runs out of retries (about 10 s). Ratis then closes the client's
+            // ordered sliding window for good; the store must not stay broken.
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                            () -> kv.put("/o/lost", bytes("x")).get(60, TimeUnit.SECONDS))
+                    .hasCauseInstanceOf(KvException.class);
+            for (int i = 1; i <= 3; i++) {
+                if (!cluster.isRunning(i)) {
+                    cluster.restart(i);
+                }
+            }
+            cluster.awaitLeader();
+            long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                try {
+                    kv.put("/o/after", bytes("2")).get(20, TimeUnit.SECONDS);
+                    break;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // Only retriable failures may happen while the store replaces its client.
+                    assertThat(e.getCause())
+                            .isInstanceOfSatisfying(
+                                    KvException.class,
+                                    k -> assertThat(k.retriable())
+                                            .as(k.getMessage())
+                                            .isTrue());
+                    assertThat(System.nanoTime()).isLessThan(deadlineNs);
+                }
+            }
+            assertThat(kv.get("/o/after", Consistency.LINEARIZABLE).get(20, TimeUnit.SECONDS))
+                    .isPresent();
+        }
+    }
+
     private static void assertEveryWriteVisible(RaftKvStore kv, Map<String, Long> acked) throws Exception {
         for (Map.Entry<String, Long> e : acked.entrySet()) {
             Optional<KeyValue> got =

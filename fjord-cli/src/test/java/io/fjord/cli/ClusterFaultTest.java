@@ -1,0 +1,314 @@
+package io.fjord.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three-node clusters of real processes, nodes killed with SIGKILL: what acks=all promises must
+ * hold, and failover must be quick. Timings go to stdout (the test's output file).
+ */
+class ClusterFaultTest {
+    /** The Raft election timeout is 1-2 s; a new leader must serve within that plus some slack. */
+    static final long FAILOVER_MS_MAX = 10_000;
+
+    @TempDir
+    java.nio.file.Path dir;
+
+    private ClusterProcesses cluster;
+
+    @AfterEach
+    void killNodes() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void shouldKeepEveryAcknowledgedRecordExactlyOnceWhenTheLeaderIsKilled() throws Exception {
+        String topic = "seq";
+        int partitions = 3;
+        cluster = ClusterProcesses.start(dir, 3);
+        cluster.createTopic(topic, partitions, (short) 3);
+
+        int victim;
+        long metadataFailoverMs;
+        long produceFailoverMs;
+        try (SequencedProducer producer = new SequencedProducer(cluster.bootstrap(), topic, partitions, 120_000);
+                Admin admin = cluster.admin()) {
+            await("300 acknowledged records", 60, () -> producer.ackedCount() >= 300);
+            victim = ClusterProcesses.leaderOf(admin, topic, 0);
+            assertThat(victim).isPositive();
+            long ackedBefore = producer.ackedCount(0);
+            long killNs = System.nanoTime();
+            cluster.kill9(victim);
+            log("killed node %d (leader of %s-0) after %d acks on partition 0", victim, topic, ackedBefore);
+
+            int[] newLeader = {-1};
+            await("a new leader of partition 0 in Metadata", 60, () -> {
+                newLeader[0] = leaderOfQuietly(admin, topic, 0);
+                return newLeader[0] > 0 && newLeader[0] != victim;
+            });
+            metadataFailoverMs = msSince(killNs);
+            await(
+                    "an acknowledgement on partition 0 for a record sent after the kill",
+                    60,
+                    () -> producer.acks(0).stream().anyMatch(a -> a.sentNs() > killNs));
+            long firstAckNs = producer.acks(0).stream()
+                    .filter(a -> a.sentNs() > killNs)
+                    .mapToLong(SequencedProducer.Ack::ackedNs)
+                    .min()
+                    .orElseThrow();
+            produceFailoverMs = (firstAckNs - killNs) / 1_000_000;
+            log(
+                    "failover: node %d leads partition 0 in Metadata %d ms after the kill; first produce"
+                            + " acknowledged %d ms after it",
+                    newLeader[0], metadataFailoverMs, produceFailoverMs);
+
+            long ackedAfterFailover = producer.ackedCount(0);
+            await("200 more acks on partition 0", 60, () -> producer.ackedCount(0) >= ackedAfterFailover + 200);
+            long restartNs = System.nanoTime();
+            cluster.restart(victim);
+            log("node %d back and serving in %d ms", victim, msSince(restartNs));
+            long ackedAfterRestart = producer.ackedCount();
+            await("300 more acks with every node up", 60, () -> producer.ackedCount() >= ackedAfterRestart + 300);
+            producer.stop();
+            assertThat(producer.failures())
+                    .as("sends that failed (acks=all, idempotent, 120 s delivery timeout)")
+                    .isEmpty();
+
+            // Every send was acknowledged: each partition holds exactly the sequence 0..n-1, in order,
+            // and each record sits at the offset its acknowledgement named.
+            Map<Integer, List<ConsumerRecord<String, String>>> logs = readAll(topic, partitions);
+            for (int p = 0; p < partitions; p++) {
+                List<String> values =
+                        logs.get(p).stream().map(ConsumerRecord::value).toList();
+                List<String> expected = new ArrayList<>();
+                for (long s = 0; s < producer.sent(p); s++) {
+                    expected.add(p + ":" + s);
+                }
+                assertThat(values).as("partition %d", p).isEqualTo(expected);
+                for (SequencedProducer.Ack a : producer.acks(p)) {
+                    assertThat(logs.get(p).get((int) a.offset()).value()).isEqualTo(p + ":" + a.seq());
+                }
+                log("partition %d: %d records, each once, in order", p, values.size());
+            }
+            assertReplicasAgree(topic, partitions, logs);
+        }
+        assertThat(produceFailoverMs)
+                .as("ms from the kill to the first new acknowledgement")
+                .isLessThan(FAILOVER_MS_MAX);
+        assertThat(metadataFailoverMs).isLessThan(FAILOVER_MS_MAX);
+    }
+
+    /**
+     * Replicas agree: every node's files for each partition hold the same batches, byte for byte,
+     * up to the high watermark (what the consumer read). Followers apply asynchronously, so each
+     * node is given until a deadline to reach the high watermark; no produce is running then, so
+     * the files are not changing under the reader.
+     */
+    private void assertReplicasAgree(
+            String topic, int partitions, Map<Integer, List<ConsumerRecord<String, String>>> logs) throws Exception {
+        for (int p = 0; p < partitions; p++) {
+            int partition = p;
+            long hw = logs.get(p).size();
+            Map<Integer, ReplicaLog> replicas = new HashMap<>();
+            await("every replica of partition " + p + " at the high watermark " + hw, 60, () -> {
+                for (int id : cluster.ids()) {
+                    try {
+                        replicas.put(id, ReplicaLog.read(cluster.nodeDir(id), topic, partition));
+                    } catch (IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return replicas.values().stream().allMatch(r -> r.endOffset() >= hw);
+            });
+            ReplicaLog first = replicas.get(1);
+            for (int id : cluster.ids()) {
+                ReplicaLog r = replicas.get(id);
+                assertThat(r.endOffset()).as("node %d, partition %d", id, p).isEqualTo(hw);
+                assertThat(r.batches()).hasSameSizeAs(first.batches());
+                for (int b = 0; b < r.batches().size(); b++) {
+                    assertThat(Arrays.equals(r.batches().get(b), first.batches().get(b)))
+                            .as("node %d, partition %d, batch %d equals node 1's", id, p, b)
+                            .isTrue();
+                }
+            }
+            log(
+                    "partition %d: %d batches identical on nodes %s",
+                    p, first.batches().size(), cluster.ids());
+        }
+    }
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void shouldServeWithOneNodeDownAndRefuseWritesRetriablyWithTwoDown() throws Exception {
+        String topic = "minority";
+        int partitions = 2;
+        cluster = ClusterProcesses.start(dir, 3);
+        cluster.createTopic(topic, partitions, (short) 3);
+        List<String> acked = new ArrayList<>();
+
+        // One producer throughout, so it has its producer id before quorum is lost: kafka-clients
+        // does not expire batches while an idempotent producer's InitProducerId is outstanding, so
+        // a producer that starts without a quorum waits (it does not fail) until one returns.
+        KafkaProducer<String, String> producer = new KafkaProducer<>(
+                SequencedProducer.props(cluster.bootstrap(), 15_000), new StringSerializer(), new StringSerializer());
+        Throwable error;
+        long failedMs;
+        try {
+            sendAll(producer, topic, partitions, "all-up", 50, acked);
+
+            int first = cluster.leaderOf(topic, 0);
+            cluster.kill9(first);
+            long killNs = System.nanoTime();
+            sendAll(producer, topic, partitions, "one-down", 50, acked);
+            log("one node (%d) down: 50 records acknowledged %d ms after the kill", first, msSince(killNs));
+            assertThat(values(readAll(topic, partitions))).containsExactlyInAnyOrderElementsOf(acked);
+
+            int second =
+                    cluster.ids().stream().filter(id -> id != first).findFirst().orElseThrow();
+            cluster.kill9(second);
+            log("two nodes (%d, %d) down", first, second);
+            long sendNs = System.nanoTime();
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    ExecutionException.class,
+                    () -> producer.send(new ProducerRecord<>(topic, 0, null, "no-quorum"))
+                            .get(60, TimeUnit.SECONDS));
+            error = e.getCause();
+            failedMs = msSince(sendNs);
+        } finally {
+            producer.close(Duration.ofSeconds(5));
+        }
+        log("two nodes down: the send failed after %d ms with %s", failedMs, error);
+        assertThat(error).isInstanceOf(RetriableException.class);
+
+        for (int id : cluster.ids()) {
+            if (!cluster.isRunning(id)) {
+                cluster.startNode(id);
+            }
+        }
+        long restartNs = System.nanoTime();
+        cluster.cluster().awaitServing(cluster.ids(), ClusterProcesses.START_TIMEOUT);
+        log("all nodes back and serving in %d ms", msSince(restartNs));
+
+        try (KafkaProducer<String, String> again = new KafkaProducer<>(
+                SequencedProducer.props(cluster.bootstrap(), 30_000), new StringSerializer(), new StringSerializer())) {
+            sendAll(again, topic, partitions, "all-back", 50, acked);
+        }
+        List<String> all = values(readAll(topic, partitions));
+        // The refused record may or may not have been written (a timed-out send is not a promise
+        // either way); everything acknowledged must be there exactly once.
+        List<String> withoutRefused =
+                all.stream().filter(v -> !v.equals("no-quorum")).toList();
+        log(
+                "after recovery: %d records, the refused one %s",
+                all.size(), all.contains("no-quorum") ? "present" : "absent");
+        assertThat(withoutRefused).containsExactlyInAnyOrderElementsOf(acked);
+    }
+
+    private static void sendAll(
+            KafkaProducer<String, String> producer, String topic, int partitions, String tag, int n, List<String> acked)
+            throws Exception {
+        List<java.util.concurrent.Future<RecordMetadata>> sends = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            sends.add(producer.send(new ProducerRecord<>(topic, i % partitions, null, tag + "-" + i)));
+        }
+        for (int i = 0; i < n; i++) {
+            sends.get(i).get(60, TimeUnit.SECONDS);
+            acked.add(tag + "-" + i);
+        }
+    }
+
+    /** Every record of the topic, per partition, from the start to the end offsets read first. */
+    private Map<Integer, List<ConsumerRecord<String, String>>> readAll(String topic, int partitions) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
+        Map<Integer, List<ConsumerRecord<String, String>>> out = new HashMap<>();
+        try (KafkaConsumer<String, String> c =
+                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (int i = 0; i < partitions; i++) {
+                tps.add(new TopicPartition(topic, i));
+                out.put(i, new ArrayList<>());
+            }
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(30));
+            long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                assertThat(System.nanoTime())
+                        .as("read to the end offsets %s in 60 s", end)
+                        .isLessThan(deadlineNs);
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                    if (r.offset() < end.get(new TopicPartition(topic, r.partition()))) {
+                        out.get(r.partition()).add(r);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> values(Map<Integer, List<ConsumerRecord<String, String>>> logs) {
+        return logs.values().stream()
+                .flatMap(List::stream)
+                .map(ConsumerRecord::value)
+                .toList();
+    }
+
+    private static int leaderOfQuietly(Admin admin, String topic, int partition) {
+        try {
+            return ClusterProcesses.leaderOf(admin, topic, partition);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    /** Polls {@code condition} every 20 ms until it holds; fails after {@code seconds}. */
+    private static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
+        long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadlineNs) {
+                throw new AssertionError("timed out after " + seconds + " s waiting for " + what);
+            }
+            Thread.sleep(20); // between polls
+        }
+    }
+
+    private static long msSince(long startNs) {
+        return (System.nanoTime() - startNs) / 1_000_000;
+    }
+
+    private static void log(String format, Object... args) {
+        System.out.printf("[cluster-fault] " + format + "%n", args);
+    }
+}
