@@ -243,14 +243,14 @@ public final class Broker implements AutoCloseable {
                         List.of(new Op.Put(ClusterState.CLUSTER_ID, id.getBytes(StandardCharsets.UTF_8))),
                         List.of())));
         retry("register this node", deadline, this::heartbeat);
+        long hb = Math.max(100, config.cluster().brokerLeaseMs() / 6);
+        timer.scheduleWithFixedDelay(this::heartbeatQuietly, hb, hb, TimeUnit.MILLISECONDS);
         awaitView("this node's registration", deadline, () -> view.clusterId != null
                 && view.brokers.containsKey(config.nodeId()));
         this.groups = new GroupCoordinator(
                 config.groups(), config.groups().offsetsPartitions(), timer, System::currentTimeMillis);
         reconcileNow();
-        controllerTick();
-        long hb = Math.max(100, config.cluster().brokerLeaseMs() / 6);
-        timer.scheduleWithFixedDelay(this::heartbeatQuietly, hb, hb, TimeUnit.MILLISECONDS);
+        controllerThread.execute(this::controllerTickQuietly);
         // Controller duties may block on the metadata service: on their own thread, so heartbeats
         // (on the timer) are never late because of them.
         timer.scheduleWithFixedDelay(
@@ -646,6 +646,17 @@ public final class Broker implements AutoCloseable {
         }
         List<RaftPeerSpec> current = specs(g.members());
         List<RaftPeerSpec> target = specs(next);
+        if (m.add() >= 0) {
+            // The new member must run the group before the leader starts sending to it.
+            RaftPeerSpec added = specs(List.of(m.add())).get(0);
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (!io.fjord.raft.RaftAdmin.hasDataGroup(added, g.no(), java.time.Duration.ofSeconds(2))) {
+                if (System.currentTimeMillis() > deadline || closed) {
+                    throw new IOException("node " + m.add() + " did not start group " + g.no());
+                }
+                pause(100);
+            }
+        }
         IOException last = null;
         for (int attempt = 0; attempt < 5 && !closed; attempt++) {
             try {

@@ -74,6 +74,15 @@ class ClusterReassignmentTest {
     private static void await(String what, long timeoutMs, BooleanSupplier cond) {
         long deadline = System.currentTimeMillis() + timeoutMs;
         while (!cond.getAsBoolean()) {
+            if (System.currentTimeMillis() >= deadline) {
+                // What every thread was doing, for the report.
+                Thread.getAllStackTraces().forEach((t, st) -> {
+                    System.out.println("THREAD " + t.getName() + " " + t.getState());
+                    for (StackTraceElement e : st) {
+                        System.out.println("    at " + e);
+                    }
+                });
+            }
             assertThat(System.currentTimeMillis()).as("timed out waiting for " + what).isLessThan(deadline);
             Thread.onSpinWait();
         }
@@ -110,7 +119,10 @@ class ClusterReassignmentTest {
             brokers.add(f.get(60, TimeUnit.SECONDS));
         }
         Broker first = brokers.get(0);
-        await("three registered nodes", 30_000, () -> first.node(1) != null && first.node(2) != null && first.node(3) != null);
+        await("three live nodes", 30_000, () -> first.clusterView()
+                        .liveBrokers(System.currentTimeMillis(), first.config().cluster().brokerLeaseMs())
+                        .size()
+                == 3);
         var created = first.createTopic("moving", 3, 3, Map.of(), false);
         assertThat(created.getKey()).as(created.getValue()).isEqualTo(Broker.CreateResult.CREATED);
         await("leaders of every partition", 30_000, () -> {

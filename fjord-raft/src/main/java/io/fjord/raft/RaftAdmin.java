@@ -52,4 +52,24 @@ public final class RaftAdmin {
             return UNREACHABLE;
         }
     }
+
+    /** Whether {@code peer}'s Raft server runs data group {@code groupNo} (false when it does not answer). */
+    public static boolean hasDataGroup(RaftPeerSpec peer, int groupNo, Duration timeout) {
+        RaftProperties p = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(timeout.toMillis(), TimeUnit.MILLISECONDS));
+        try (RaftClient client = RaftClient.newBuilder()
+                .setClientId(ClientId.randomId())
+                .setRaftGroup(org.apache.ratis.protocol.RaftGroup.valueOf(
+                        RaftNode.dataGroupId(groupNo), List.of(RaftNode.peer(peer, 0))))
+                .setProperties(p)
+                .setParameters(new Parameters())
+                .setRetryPolicy(RetryPolicies.noRetry())
+                .build()) {
+            GroupInfoReply reply =
+                    client.getGroupManagementApi(RaftNode.peerId(peer.nodeId())).info(RaftNode.dataGroupId(groupNo));
+            return reply.isSuccess();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
 }

@@ -234,8 +234,9 @@ public final class RaftNode implements AutoCloseable {
                 members.stream()
                         .map(m -> peer(m, m.nodeId() == preferredLeader ? 1 : 0))
                         .toList());
+        boolean dirExists = Files.isDirectory(config.dir().resolve(gid.getUuid().toString()));
         RaftClientReply reply = server.groupManagement(GroupManagementRequest.newAdd(
-                clientId, server.getId(), callIds.incrementAndGet(), group, true));
+                clientId, server.getId(), callIds.incrementAndGet(), group, !dirExists));
         if (!reply.isSuccess() && !hasGroup(gid)) {
             throw new IOException("cannot add group " + groupNo + ": " + reply.getException());
         }
