@@ -116,7 +116,7 @@ class ClusterReassignmentTest {
             starting.add(CompletableFuture.supplyAsync(() -> Broker.open(c, List.of(owners))));
         }
         for (CompletableFuture<Broker> f : starting) {
-            brokers.add(f.get(60, TimeUnit.SECONDS));
+            brokers.add(f.get(180, TimeUnit.SECONDS));
         }
         Broker first = brokers.get(0);
         await("three live nodes", 30_000, () -> first.clusterView()
