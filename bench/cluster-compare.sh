@@ -28,8 +28,8 @@
 # per GiB of record values; before the failover test, the sum of the 3 nodes' VmHWM and CPU-s.
 #
 # Env: ROUNDS (3, --quick 1; --rounds wins), N (1000000, --quick 100000), E2E_N (10000, --quick
-#      2000), WARMUP (1000000, --quick 100000), SETTLE (seconds idle after `sync` before each
-#      measured test; 5, --quick 1), FAILOVER_MS (20000), FAILOVER_KILL_AT_MS (5000), KAFKA_LIB,
+#      1000), WARMUP (1000000, --quick 50000), SETTLE (seconds idle after `sync` before each
+#      measured test; 5, --quick 1), FAILOVER_MS (20000, --quick 15000), FAILOVER_KILL_AT_MS (5000), KAFKA_LIB,
 #      COMPARE_TMP (parent of the data directories; default /tmp), RESULTS, FJORD_JVM_OPTS,
 #      KAFKA_CLUSTER_HEAP_OPTS (-Xms512m -Xmx768m per node), and the ports of bench/cluster.sh.
 # Only the PIDs this script started are ever signalled; everything is stopped and deleted on exit.
@@ -55,8 +55,8 @@ while [[ $# -gt 0 ]]; do
 done
 case "$ONLY" in ""|kafka|fjord) ;; *) echo "--only takes kafka or fjord" >&2; exit 2 ;; esac
 if (( QUICK )); then
-    N="${N:-100000}"; E2E_N="${E2E_N:-2000}"; WARMUP="${WARMUP:-100000}"; SETTLE="${SETTLE:-1}"
-    ROUNDS="${ROUNDS_ARG:-${ROUNDS:-1}}"; APPEND="${APPEND:-0}"
+    N="${N:-100000}"; E2E_N="${E2E_N:-1000}"; WARMUP="${WARMUP:-50000}"; SETTLE="${SETTLE:-1}"
+    ROUNDS="${ROUNDS_ARG:-${ROUNDS:-1}}"; APPEND="${APPEND:-0}"; FAILOVER_MS="${FAILOVER_MS:-15000}"
 else
     N="${N:-1000000}"; E2E_N="${E2E_N:-10000}"; WARMUP="${WARMUP:-1000000}"; SETTLE="${SETTLE:-5}"
     ROUNDS="${ROUNDS_ARG:-${ROUNDS:-3}}"; APPEND="${APPEND:-1}"
@@ -111,11 +111,17 @@ run() {
     if (( rc != 0 )); then log "$BROKER $name failed (exit $rc), see $OUT"; tail -3 "$OUT" >&2; fi
     return 0
 }
-create_topic() { # TOPIC PARTITIONS
+create_topic() { # TOPIC PARTITIONS: tries twice (a test must not run on an auto-created 1-partition topic)
+    local attempt
     echo "+ create $1 ($2 partitions, RF 3)" >>"$RESULTS/commands.txt"
-    timeout "$ADMIN_TIMEOUT_S" "${CLIENT[@]}" $TOOLS.TopicCommand --bootstrap-server "$CLUSTER_BS" --create \
-        --topic "$1" --partitions "$2" --replication-factor 3 >>"$RESULTS/admin.log" 2>&1 \
-        || log "$BROKER: creating topic $1 failed (see admin.log)"
+    for attempt in 1 2; do
+        if timeout "$ADMIN_TIMEOUT_S" "${CLIENT[@]}" $TOOLS.TopicCommand --bootstrap-server "$CLUSTER_BS" --create \
+            --if-not-exists --topic "$1" --partitions "$2" --replication-factor 3 >>"$RESULTS/admin.log" 2>&1; then
+            return 0
+        fi
+        log "$BROKER: creating topic $1 failed or timed out after ${ADMIN_TIMEOUT_S} s (attempt $attempt; see admin.log)"
+        CREATE_FAILS=$((CREATE_FAILS + 1))
+    done
 }
 describe_topic() {
     timeout "$ADMIN_TIMEOUT_S" "${CLIENT[@]}" $TOOLS.TopicCommand --bootstrap-server "$CLUSTER_BS" --describe \
@@ -170,6 +176,7 @@ bench_side() { # BROKER: one side of one round
     record brokers start_s "$(awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')"
     log "$BROKER pids ${NODE_PIDS[*]} on $CLUSTER_BS"
     local id; id=$(date +%s)
+    CREATE_FAILS=0
     if (( WARMUP > 0 )); then
         create_topic "warmup-$id" 6
         local s=$SETTLE; SETTLE=0
@@ -187,6 +194,7 @@ bench_side() { # BROKER: one side of one round
     record brokers vmhwm_mib "$(awk -v k="$(cluster_hwm_kib)" 'BEGIN {printf "%.0f", k / 1024}')"
     record brokers cpu_s_total "$(ticks_to_s "$(cluster_ticks)")"
     failover failover "failover-$id"
+    record admin create_topic_failures "$CREATE_FAILS"
     stop_cluster
     rm -rf "${TMP:?}"/"$BROKER"-*
 }

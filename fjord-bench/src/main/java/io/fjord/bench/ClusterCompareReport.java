@@ -40,7 +40,9 @@ public final class ClusterCompareReport {
             new Row("failover", "max_ack_gap_ms", "failover: longest gap between acks, ms", false),
             new Row("failover", "lost_or_dup", "failover: log end − records acked (0 = none lost/duplicated)", false),
             new Row("brokers", "vmhwm_mib", "brokers: peak RSS (VmHWM), sum of 3 nodes, MiB", false),
-            new Row("brokers", "cpu_s_total", "brokers: CPU-s, sum of 3 nodes, start to before the kill", false));
+            new Row("brokers", "cpu_s_total", "brokers: CPU-s, sum of 3 nodes, start to before the kill", false),
+            new Row("brokers", "start_s", "cluster start until all 3 nodes serve, s", false),
+            new Row("admin", "create_topic_failures", "topic creations that failed or took > 60 s", false));
 
     public static void main(String[] args) throws IOException {
         if (args.length != 1) {
@@ -95,9 +97,13 @@ public final class ClusterCompareReport {
             return "–";
         }
         if (s.n() == 1 || s.min() == s.max()) {
-            return CompareResults.fmt(s.median());
+            return fmt(s.median());
         }
-        return CompareResults.fmt(s.median()) + " (" + CompareResults.fmt(s.min()) + "–" + CompareResults.fmt(s.max())
-                + ")";
+        return fmt(s.median()) + " (" + fmt(s.min()) + "–" + fmt(s.max()) + ")";
+    }
+
+    /** Whole numbers (counts, EndToEndLatency's whole milliseconds) without decimals. */
+    private static String fmt(double x) {
+        return x == Math.rint(x) ? String.format(Locale.ROOT, "%.0f", x) : CompareResults.fmt(x);
     }
 }
