@@ -6,8 +6,8 @@
 #
 # Round 1 runs Kafka then Fjord, round 2 Fjord then Kafka, and so on. Each side of each round
 # starts its three nodes on 127.0.0.1 with fresh data directories (bench/cluster.sh: Kafka in
-# KRaft combined broker+controller mode on 39092-39094, controllers 39192-39194; Fjord on
-# 49092-49094, Raft 50092-50094), runs the workload, stops the nodes and deletes their data.
+# KRaft combined broker+controller mode on 31092-31094, controllers 31192-31194; Fjord on
+# 31292-31294, Raft 31392-31394), runs the workload, stops the nodes and deletes their data.
 # Every figure of every round goes to bench/results/<timestamp>/results.tsv (round, broker, slot,
 # test, metric, value); io.fjord.bench.ClusterCompareReport prints the table (median over rounds
 # with min-max, ratio of the medians Fjord/Kafka) into table.md there.

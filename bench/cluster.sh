@@ -2,22 +2,24 @@
 # cluster on 127.0.0.1, one cluster at a time.
 #
 # The caller sets REPO, JAVA, KAFKA_LIB, TMP (a fresh temporary directory on the disk), RESULTS
-# (where logs go) and BROKER (a name for messages), and defines log(). Ports (all must be free):
-#   Kafka: brokers KAFKA_CLUSTER_PORT+0..2 (39092-39094), controllers KAFKA_CLUSTER_CONTROLLER_PORT+0..2
-#          (39192-39194). Every node is a combined broker+controller (process.roles=broker,controller),
+# (where logs go) and BROKER (a name for messages), and defines log(). Ports (all must be free; the
+# defaults are below the kernel's ephemeral range, 32768-60999 here, so that no outgoing connection
+# of a node that is already up can take a port a later node has yet to bind):
+#   Kafka: brokers KAFKA_CLUSTER_PORT+0..2 (31092-31094), controllers KAFKA_CLUSTER_CONTROLLER_PORT+0..2
+#          (31192-31194). Every node is a combined broker+controller (process.roles=broker,controller),
 #          static controller.quorum.voters; Kafka's shipped server.properties with replication factor 3
 #          for every internal topic, default.replication.factor=3, min.insync.replicas=2; heap
 #          KAFKA_CLUSTER_HEAP_OPTS (-Xms512m -Xmx768m per node) and kafka-server-start.sh's G1 flags.
-#   Fjord: Kafka ports FJORD_CLUSTER_PORT+0..2 (49092-49094), Raft ports FJORD_CLUSTER_RAFT_PORT+0..2
-#          (50092-50094); `java -jar fjord-cli/target/fjord.jar server --node-id N --quorum ...`, JVM
+#   Fjord: Kafka ports FJORD_CLUSTER_PORT+0..2 (31292-31294), Raft ports FJORD_CLUSTER_RAFT_PORT+0..2
+#          (31392-31394); `java -jar fjord-cli/target/fjord.jar server --node-id N --quorum ...`, JVM
 #          defaults plus FJORD_JVM_OPTS.
 # After start_*_cluster: NODE_PIDS (array, node i+1 at index i), CLUSTER_BS (the three bootstrap
 # addresses), PID_MAP ("1:pid,2:pid,3:pid"). Only those PIDs are ever signalled.
 
-KAFKA_CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-39092}"
-KAFKA_CLUSTER_CONTROLLER_PORT="${KAFKA_CLUSTER_CONTROLLER_PORT:-39192}"
-FJORD_CLUSTER_PORT="${FJORD_CLUSTER_PORT:-49092}"
-FJORD_CLUSTER_RAFT_PORT="${FJORD_CLUSTER_RAFT_PORT:-50092}"
+KAFKA_CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-31092}"
+KAFKA_CLUSTER_CONTROLLER_PORT="${KAFKA_CLUSTER_CONTROLLER_PORT:-31192}"
+FJORD_CLUSTER_PORT="${FJORD_CLUSTER_PORT:-31292}"
+FJORD_CLUSTER_RAFT_PORT="${FJORD_CLUSTER_RAFT_PORT:-31392}"
 NODE_PIDS=()
 CLUSTER_BS=""
 PID_MAP=""
