@@ -36,7 +36,11 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-COMMAND="bench/cluster-compare.sh${*:+ $*}"
+ENV_SET=""
+for v in ROUNDS N E2E_N WARMUP SETTLE FAILOVER_MS FAILOVER_KILL_AT_MS; do
+    [[ -n "${!v:-}" ]] && ENV_SET+="$v=${!v} "
+done
+COMMAND="${ENV_SET}bench/cluster-compare.sh${*:+ $*}"
 QUICK=0
 ONLY=""
 APPEND=""
