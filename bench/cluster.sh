@@ -12,7 +12,7 @@
 #          KAFKA_CLUSTER_HEAP_OPTS (-Xms512m -Xmx768m per node) and kafka-server-start.sh's G1 flags.
 #   Fjord: Kafka ports FJORD_CLUSTER_PORT+0..2 (31292-31294), Raft ports FJORD_CLUSTER_RAFT_PORT+0..2
 #          (31392-31394); `java -jar fjord-cli/target/fjord.jar server --node-id N --quorum ...`, JVM
-#          defaults plus FJORD_JVM_OPTS.
+#          with FJORD_CLUSTER_HEAP_OPTS (-Xmx768m per node, the same cap as the Kafka side) plus FJORD_JVM_OPTS.
 # After start_*_cluster: NODE_PIDS (array, node i+1 at index i), CLUSTER_BS (the three bootstrap
 # addresses), PID_MAP ("1:pid,2:pid,3:pid"). Only those PIDs are ever signalled.
 
@@ -159,7 +159,7 @@ start_fjord_cluster() {
     NODE_PIDS=()
     for n in 1 2 3; do
         mkdir -p "$TMP/fjord-$n"
-        "$JAVA" --enable-native-access=ALL-UNNAMED ${FJORD_JVM_OPTS:-} -jar "$REPO/fjord-cli/target/fjord.jar" server \
+        "$JAVA" --enable-native-access=ALL-UNNAMED ${FJORD_CLUSTER_HEAP_OPTS:--Xmx768m} ${FJORD_JVM_OPTS:-} -jar "$REPO/fjord-cli/target/fjord.jar" server \
             --node-id "$n" --port $((FJORD_CLUSTER_PORT + n - 1)) --quorum "$quorum" --data-dir "$TMP/fjord-$n/data" \
             "${cfg[@]}" >"$RESULTS/fjord-$n-stdout.log" 2>&1 &
         NODE_PIDS+=($!)
