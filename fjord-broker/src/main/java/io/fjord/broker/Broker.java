@@ -245,8 +245,10 @@ public final class Broker implements AutoCloseable {
         retry("register this node", deadline, this::heartbeat);
         long hb = Math.max(100, config.cluster().brokerLeaseMs() / 6);
         timer.scheduleWithFixedDelay(this::heartbeatQuietly, hb, hb, TimeUnit.MILLISECONDS);
-        awaitView("this node's registration", deadline, () -> view.clusterId != null
-                && view.brokers.containsKey(config.nodeId()));
+        awaitView(
+                "this node's registration",
+                deadline,
+                () -> view.clusterId != null && view.brokers.containsKey(config.nodeId()));
         this.groups = new GroupCoordinator(
                 config.groups(), config.groups().offsetsPartitions(), timer, System::currentTimeMillis);
         reconcileNow();
@@ -271,8 +273,10 @@ public final class Broker implements AutoCloseable {
             // A cluster of one: be ready to take writes when open returns.
             awaitView("the offsets topic", deadline, () -> view.topics.containsKey(GroupCoordinator.OFFSETS_TOPIC));
             reconcileNow();
-            awaitView("partition leaders", deadline, () -> replicas.values().stream()
-                    .allMatch(r -> r.isLeader()));
+            awaitView(
+                    "partition leaders",
+                    deadline,
+                    () -> replicas.values().stream().allMatch(r -> r.isLeader()));
             reconcileNow();
             awaitView("the group coordinator", deadline, () -> {
                 for (int p = 0; p < config.groups().offsetsPartitions(); p++) {
@@ -582,7 +586,8 @@ public final class Broker implements AutoCloseable {
                 .findFirst()
                 .orElse(null);
         Placement.Move m = unfinished != null
-                ? new Placement.Move(unfinished.no(), unfinished.removing(), unfinished.adding(), unfinished.preferred())
+                ? new Placement.Move(
+                        unfinished.no(), unfinished.removing(), unfinished.adding(), unfinished.preferred())
                 : Placement.nextMove(view.rgroups, live, gone);
         if (m == null || !moveInFlight.compareAndSet(false, true)) {
             return;
@@ -631,16 +636,24 @@ public final class Broker implements AutoCloseable {
                 ClusterState.RGroup stable = g;
                 ClusterState.RGroup announced =
                         new ClusterState.RGroup(g.no(), g.rf(), g.members(), g.preferred(), m.add(), m.remove());
-                TxnResult r = kvOnce("announce a move", () -> kv.txn(new Txn(
-                        List.of(new Compare.Value(key, ClusterState.encodeGroup(stable))),
-                        List.of(new Op.Put(key, ClusterState.encodeGroup(announced))),
-                        List.of())));
+                TxnResult r = kvOnce(
+                        "announce a move",
+                        () -> kv.txn(new Txn(
+                                List.of(new Compare.Value(key, ClusterState.encodeGroup(stable))),
+                                List.of(new Op.Put(key, ClusterState.encodeGroup(announced))),
+                                List.of())));
                 if (!r.succeeded()) {
                     return;
                 }
                 g = announced;
             }
-            log.info("moving group {}: {} -> {} (node {} out, node {} in)", g.no(), g.members(), next, m.remove(), m.add());
+            log.info(
+                    "moving group {}: {} -> {} (node {} out, node {} in)",
+                    g.no(),
+                    g.members(),
+                    next,
+                    m.remove(),
+                    m.add());
         } else {
             log.info("group {}: preferred leader {} -> {}", g.no(), g.preferred(), m.preferred());
         }
@@ -673,10 +686,12 @@ public final class Broker implements AutoCloseable {
         }
         ClusterState.RGroup done = new ClusterState.RGroup(g.no(), g.rf(), next, m.preferred(), -1, -1);
         ClusterState.RGroup before = g;
-        kvOnce("record a move", () -> kv.txn(new Txn(
-                List.of(new Compare.Value(key, ClusterState.encodeGroup(before))),
-                List.of(new Op.Put(key, ClusterState.encodeGroup(done))),
-                List.of())));
+        kvOnce(
+                "record a move",
+                () -> kv.txn(new Txn(
+                        List.of(new Compare.Value(key, ClusterState.encodeGroup(before))),
+                        List.of(new Op.Put(key, ClusterState.encodeGroup(done))),
+                        List.of())));
         log.info("group {} now {} (preferred leader {})", g.no(), next, m.preferred());
     }
 
@@ -730,7 +745,11 @@ public final class Broker implements AutoCloseable {
             out.add(new NodeInfo(b.id(), b.host(), b.port(), b.rack()));
         }
         if (out.stream().noneMatch(n -> n.id() == config.nodeId())) {
-            out.add(new NodeInfo(config.nodeId(), config.host(), config.port(), config.cluster().rack()));
+            out.add(new NodeInfo(
+                    config.nodeId(),
+                    config.host(),
+                    config.port(),
+                    config.cluster().rack()));
         }
         return out;
     }
@@ -789,7 +808,11 @@ public final class Broker implements AutoCloseable {
             return null;
         }
         if (v.leader() == config.nodeId()) {
-            return new NodeInfo(config.nodeId(), config.host(), config.port(), config.cluster().rack());
+            return new NodeInfo(
+                    config.nodeId(),
+                    config.host(),
+                    config.port(),
+                    config.cluster().rack());
         }
         return node(v.leader());
     }
@@ -815,18 +838,23 @@ public final class Broker implements AutoCloseable {
         synchronized (producerIdLock) {
             if (producerIdNext >= producerIdLimit) {
                 for (int attempt = 0; ; attempt++) {
-                    var cur = kvOnce("read producer ids", () -> kv.get(ClusterState.PRODUCER_IDS, Consistency.LINEARIZABLE));
+                    var cur = kvOnce(
+                            "read producer ids", () -> kv.get(ClusterState.PRODUCER_IDS, Consistency.LINEARIZABLE));
                     long from = cur.map(kvp -> Long.parseLong(new String(kvp.value(), StandardCharsets.UTF_8)))
                             .orElse(0L);
                     long to = from + PRODUCER_ID_BLOCK;
                     Compare c = cur.isPresent()
-                            ? new Compare.ModRevision(ClusterState.PRODUCER_IDS, cur.get().modRevision())
+                            ? new Compare.ModRevision(
+                                    ClusterState.PRODUCER_IDS, cur.get().modRevision())
                             : new Compare.ModRevision(ClusterState.PRODUCER_IDS, 0);
-                    TxnResult r = kvOnce("reserve producer ids", () -> kv.txn(new Txn(
-                            List.of(c),
-                            List.of(new Op.Put(
-                                    ClusterState.PRODUCER_IDS, Long.toString(to).getBytes(StandardCharsets.UTF_8))),
-                            List.of())));
+                    TxnResult r = kvOnce(
+                            "reserve producer ids",
+                            () -> kv.txn(new Txn(
+                                    List.of(c),
+                                    List.of(new Op.Put(
+                                            ClusterState.PRODUCER_IDS,
+                                            Long.toString(to).getBytes(StandardCharsets.UTF_8))),
+                                    List.of())));
                     if (r.succeeded()) {
                         producerIdNext = from;
                         producerIdLimit = to;
@@ -898,8 +926,8 @@ public final class Broker implements AutoCloseable {
         }
         UUID id = UUID.randomUUID();
         for (int attempt = 0; attempt < 20; attempt++) {
-            List<ClusterState.RGroup> newGroups =
-                    Placement.groupsToCreate(view.rgroups, live, rf, config.cluster().groupsPerNode());
+            List<ClusterState.RGroup> newGroups = Placement.groupsToCreate(
+                    view.rgroups, live, rf, config.cluster().groupsPerNode());
             List<ClusterState.RGroup> candidates = new ArrayList<>(newGroups);
             view.rgroups.values().stream().filter(g -> g.rf() == rf).forEach(candidates::add);
             List<Integer> placed = Placement.assign(n, candidates, partitionLoad());
@@ -931,8 +959,13 @@ public final class Broker implements AutoCloseable {
     private String heartbeatAges() {
         long now = System.currentTimeMillis();
         StringBuilder sb = new StringBuilder(" (last heartbeats:");
-        view.brokers.values().forEach(b -> sb.append(" node ").append(b.id()).append(' ')
-                .append(now - b.heartbeatMs()).append(" ms ago"));
+        view.brokers
+                .values()
+                .forEach(b -> sb.append(" node ")
+                        .append(b.id())
+                        .append(' ')
+                        .append(now - b.heartbeatMs())
+                        .append(" ms ago"));
         return sb.append(')').toString();
     }
 
@@ -1018,8 +1051,7 @@ public final class Broker implements AutoCloseable {
             if (validateOnly) {
                 return null;
             }
-            TopicInfo updated =
-                    new TopicInfo(name, t.id(), t.partitions(), next, t.replicationFactor(), t.groups());
+            TopicInfo updated = new TopicInfo(name, t.id(), t.partitions(), next, t.replicationFactor(), t.groups());
             if (replaceTopic(t, updated, List.of(), List.of())) {
                 reconcileNow();
                 log.info("topic {} configs now {}", name, next);
@@ -1038,8 +1070,8 @@ public final class Broker implements AutoCloseable {
                 return "unknown topic " + name;
             }
             if (total <= t.partitions()) {
-                return "topic " + name + " has " + t.partitions()
-                        + " partitions; the new count must be larger, got " + total;
+                return "topic " + name + " has " + t.partitions() + " partitions; the new count must be larger, got "
+                        + total;
             }
             if (total > PARTITIONS_MAX) {
                 return "at most " + PARTITIONS_MAX + " partitions per topic";

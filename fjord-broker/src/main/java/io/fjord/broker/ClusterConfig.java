@@ -41,36 +41,93 @@ public record ClusterConfig(
 
     public ClusterConfig withRaftPort(int port) {
         return new ClusterConfig(
-                port, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
+                port,
+                metaVoters,
+                groupsPerNode,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                replaceAfterMs);
     }
 
     public ClusterConfig withMetaVoters(List<RaftPeerSpec> voters) {
         return new ClusterConfig(
-                raftPort, voters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
+                raftPort,
+                voters,
+                groupsPerNode,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                replaceAfterMs);
     }
 
     public ClusterConfig withGroupsPerNode(int n) {
         return new ClusterConfig(
-                raftPort, metaVoters, n, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
+                raftPort,
+                metaVoters,
+                n,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                replaceAfterMs);
     }
 
     public ClusterConfig withElectionTimeoutMs(int ms) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, ms, rack, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
+                raftPort,
+                metaVoters,
+                groupsPerNode,
+                ms,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                replaceAfterMs);
     }
 
     public ClusterConfig withRack(String r) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, r, brokerLeaseMs, defaultReplicationFactor, fsyncBeforeAck, replaceAfterMs);
+                raftPort,
+                metaVoters,
+                groupsPerNode,
+                electionTimeoutMs,
+                r,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                replaceAfterMs);
     }
 
     public ClusterConfig withDefaultReplicationFactor(int rf) {
-        return new ClusterConfig(raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, rf, fsyncBeforeAck, replaceAfterMs);
+        return new ClusterConfig(
+                raftPort,
+                metaVoters,
+                groupsPerNode,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                rf,
+                fsyncBeforeAck,
+                replaceAfterMs);
     }
 
     public ClusterConfig withFsyncBeforeAck(boolean on) {
         return new ClusterConfig(
-                raftPort, metaVoters, groupsPerNode, electionTimeoutMs, rack, brokerLeaseMs, defaultReplicationFactor, on, replaceAfterMs);
+                raftPort,
+                metaVoters,
+                groupsPerNode,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                on,
+                replaceAfterMs);
     }
 
     public ClusterConfig withReplaceAfterMs(long ms) {

@@ -135,7 +135,10 @@ final class ClusterState {
         if (csv == null || csv.isBlank()) {
             return List.of();
         }
-        return Arrays.stream(csv.split(",")).map(String::trim).map(Integer::parseInt).toList();
+        return Arrays.stream(csv.split(","))
+                .map(String::trim)
+                .map(Integer::parseInt)
+                .toList();
     }
 
     static String csv(List<Integer> xs) {

@@ -174,11 +174,20 @@ final class PartitionGroup implements ReplicatedStateMachine {
                 end = 0; // created after the checkpoint: every entry of it is replayed
             }
             if (pl.highWatermark() > end) {
-                log.info("{}: truncating {} -> {} to replay group {} from its checkpoint", id, pl.highWatermark(), end, groupNo);
+                log.info(
+                        "{}: truncating {} -> {} to replay group {} from its checkpoint",
+                        id,
+                        pl.highWatermark(),
+                        end,
+                        groupNo);
                 pl.truncateTo(end);
             } else if (pl.highWatermark() < end) {
-                log.error("{}: log ends at {} but the checkpoint of group {} says {}: data lost below the checkpoint",
-                        id, pl.highWatermark(), groupNo, end);
+                log.error(
+                        "{}: log ends at {} but the checkpoint of group {} says {}: data lost below the checkpoint",
+                        id,
+                        pl.highWatermark(),
+                        groupNo,
+                        end);
             }
             slots.put(id, new Slot(topicId, new LocalReplica(id, pl, Runnable::run)));
         }
@@ -219,7 +228,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private byte[] applyAppend(GroupEntry.Decoded d, long term) {
         Slot s = slotForEntry(d);
         if (s == null) {
-            return GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted");
+            return GroupEntry.failed(
+                    ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted");
         }
         // A private, writable copy: the log rewrites the base offset in place.
         ByteBuffer batch = ByteBuffer.allocate(d.body().remaining());
@@ -237,7 +247,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private byte[] applyDeleteRecords(GroupEntry.Decoded d) {
         Slot s = slotForEntry(d);
         if (s == null) {
-            return GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted");
+            return GroupEntry.failed(
+                    ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted");
         }
         long offset = d.body().getLong(0);
         synchronized (s.replica()) {

@@ -44,10 +44,7 @@ final class Placement {
      * Numbers continue after the highest existing group number.
      */
     static List<ClusterState.RGroup> groupsToCreate(
-            Map<Integer, ClusterState.RGroup> existing,
-            List<ClusterState.BrokerInfo> live,
-            int rf,
-            int groupsPerNode) {
+            Map<Integer, ClusterState.RGroup> existing, List<ClusterState.BrokerInfo> live, int rf, int groupsPerNode) {
         long have = existing.values().stream().filter(g -> g.rf() == rf).count();
         int want = Math.max(1, live.size() * groupsPerNode);
         List<ClusterState.RGroup> out = new ArrayList<>();
@@ -62,7 +59,8 @@ final class Placement {
                 members.add(order.get((int) ((i + j) % order.size())).id());
             }
             int preferred = order.get((int) (i % order.size())).id();
-            out.add(new ClusterState.RGroup(next++, rf, members.stream().sorted().toList(), preferred));
+            out.add(new ClusterState.RGroup(
+                    next++, rf, members.stream().sorted().toList(), preferred));
         }
         return out;
     }

@@ -98,8 +98,8 @@ final class RaftReplica implements PartitionReplica {
     @Override
     public CompletableFuture<Long> deleteRecordsBefore(long offset) {
         if (!group.isLeader()) {
-            return CompletableFuture.failedFuture(
-                    new NotLeaderException("node does not lead " + id + " (group " + group.id() + ")", group.leaderNodeId()));
+            return CompletableFuture.failedFuture(new NotLeaderException(
+                    "node does not lead " + id + " (group " + group.id() + ")", group.leaderNodeId()));
         }
         return group.submit(GroupEntry.deleteRecords(topicId, id, offset)).thenApply(reply -> {
             ByteBuffer b = ByteBuffer.wrap(reply);

@@ -10,13 +10,18 @@ import java.util.UUID;
  * partition, the data group that carries it.
  */
 public record TopicInfo(
-        String name, UUID id, int partitions, Map<String, String> configs, int replicationFactor, List<Integer> groups) {
+        String name,
+        UUID id,
+        int partitions,
+        Map<String, String> configs,
+        int replicationFactor,
+        List<Integer> groups) {
     public TopicInfo {
         configs = Map.copyOf(configs);
         groups = List.copyOf(groups);
         if (!groups.isEmpty() && groups.size() != partitions) {
-            throw new IllegalArgumentException("topic " + name + ": " + partitions + " partitions but "
-                    + groups.size() + " group assignments");
+            throw new IllegalArgumentException(
+                    "topic " + name + ": " + partitions + " partitions but " + groups.size() + " group assignments");
         }
     }
 

@@ -22,8 +22,8 @@ class BrokerOpenFailureTest {
         int raftPort;
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             raftPort = taken.getLocalPort();
-            BrokerConfig config = BrokerConfig.defaults(dir, 0)
-                    .withCluster(ClusterConfig.DEFAULT.withRaftPort(raftPort));
+            BrokerConfig config =
+                    BrokerConfig.defaults(dir, 0).withCluster(ClusterConfig.DEFAULT.withRaftPort(raftPort));
             // The Raft port is taken: the start fails after the logs were opened.
             assertThatThrownBy(() -> Broker.open(config, List.of(owner))).isInstanceOf(RuntimeException.class);
         }

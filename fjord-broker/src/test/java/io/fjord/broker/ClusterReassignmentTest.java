@@ -83,7 +83,9 @@ class ClusterReassignmentTest {
                     }
                 });
             }
-            assertThat(System.currentTimeMillis()).as("timed out waiting for " + what).isLessThan(deadline);
+            assertThat(System.currentTimeMillis())
+                    .as("timed out waiting for " + what)
+                    .isLessThan(deadline);
             Thread.onSpinWait();
         }
     }
@@ -119,10 +121,15 @@ class ClusterReassignmentTest {
             brokers.add(f.get(180, TimeUnit.SECONDS));
         }
         Broker first = brokers.get(0);
-        await("three live nodes", 30_000, () -> first.clusterView()
-                        .liveBrokers(System.currentTimeMillis(), first.config().cluster().brokerLeaseMs())
-                        .size()
-                == 3);
+        await(
+                "three live nodes",
+                30_000,
+                () -> first.clusterView()
+                                .liveBrokers(
+                                        System.currentTimeMillis(),
+                                        first.config().cluster().brokerLeaseMs())
+                                .size()
+                        == 3);
         var created = first.createTopic("moving", 3, 3, Map.of(), false);
         assertThat(created.getKey()).as(created.getValue()).isEqualTo(Broker.CreateResult.CREATED);
         await("leaders of every partition", 30_000, () -> {
@@ -202,8 +209,10 @@ class ClusterReassignmentTest {
             for (ClusterState.RGroup g : first.clusterView().rgroups.values()) {
                 leaders.merge(g.preferred(), 1, Integer::sum);
             }
-            int max = leaders.values().stream().mapToInt(Integer::intValue).max().orElse(0);
-            int min = leaders.values().stream().mapToInt(Integer::intValue).min().orElse(0);
+            int max =
+                    leaders.values().stream().mapToInt(Integer::intValue).max().orElse(0);
+            int min =
+                    leaders.values().stream().mapToInt(Integer::intValue).min().orElse(0);
             return max - min <= 1;
         });
     }

@@ -30,11 +30,10 @@ final class ServerCommand implements Callable<Integer> {
 
     @Option(
             names = "--config",
-            description =
-                    "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, "
-                            + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
-                            + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
-                            + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack.")
+            description = "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, "
+                    + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
+                    + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
+                    + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack.")
     Path configFile;
 
     @Option(names = "--data-dir", description = "Where partition logs live (default: ./data).")
@@ -119,7 +118,8 @@ final class ServerCommand implements Callable<Integer> {
             cluster = cluster.withElectionTimeoutMs(Integer.parseInt(p.getProperty("raft.election.timeout.ms")));
         }
         if (p.containsKey("default.replication.factor")) {
-            cluster = cluster.withDefaultReplicationFactor(Integer.parseInt(p.getProperty("default.replication.factor")));
+            cluster =
+                    cluster.withDefaultReplicationFactor(Integer.parseInt(p.getProperty("default.replication.factor")));
         }
         if (p.containsKey("raft.fsync.before.ack")) {
             cluster = cluster.withFsyncBeforeAck(Boolean.parseBoolean(p.getProperty("raft.fsync.before.ack")));

@@ -1,5 +1,9 @@
 package io.fjord.raft;
 
+import io.fjord.raft.kv.KvStore;
+import io.fjord.raft.kv.MetaGroup;
+import io.fjord.raft.kv.MetaStateMachine;
+import io.fjord.raft.kv.RaftKvStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -14,6 +18,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
@@ -32,12 +38,6 @@ import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
-import io.fjord.raft.kv.KvStore;
-import io.fjord.raft.kv.MetaGroup;
-import io.fjord.raft.kv.MetaStateMachine;
-import io.fjord.raft.kv.RaftKvStore;
-import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -74,7 +74,8 @@ public final class RaftNode implements AutoCloseable {
         RaftProperties props = properties(config);
         RaftGroup meta = metaGroup(config.metaVoters());
         boolean metaVoter = config.metaVoters().stream().anyMatch(p -> p.nodeId() == config.nodeId());
-        boolean metaExists = Files.isDirectory(config.dir().resolve(META_GROUP.getUuid().toString()));
+        boolean metaExists =
+                Files.isDirectory(config.dir().resolve(META_GROUP.getUuid().toString()));
         this.server = RaftServer.newBuilder()
                 .setServerId(peerId(config.nodeId()))
                 .setProperties(props)
@@ -122,7 +123,8 @@ public final class RaftNode implements AutoCloseable {
         // A lone voter need not wait out a full timeout before its first election.
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p, TimeDuration.valueOf(50, TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p, TimeDuration.valueOf(150, TimeUnit.MILLISECONDS));
-        RaftServerConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(Math.max(3000, 3L * min), TimeUnit.MILLISECONDS));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(
+                p, TimeDuration.valueOf(Math.max(3000, 3L * min), TimeUnit.MILLISECONDS));
         RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
         // Entry size: one produce batch plus a header. The write buffer must hold the largest entry.
         int byteLimit = c.maxEntryBytes() + 64 * 1024;
@@ -200,7 +202,8 @@ public final class RaftNode implements AutoCloseable {
     }
 
     public static RaftGroup metaGroup(List<RaftPeerSpec> voters) {
-        return RaftGroup.valueOf(META_GROUP, voters.stream().map(v -> peer(v, 0)).toList());
+        return RaftGroup.valueOf(
+                META_GROUP, voters.stream().map(v -> peer(v, 0)).toList());
     }
 
     public RaftNodeConfig config() {
@@ -235,8 +238,8 @@ public final class RaftNode implements AutoCloseable {
                         .map(m -> peer(m, m.nodeId() == preferredLeader ? 1 : 0))
                         .toList());
         boolean dirExists = Files.isDirectory(config.dir().resolve(gid.getUuid().toString()));
-        RaftClientReply reply = server.groupManagement(GroupManagementRequest.newAdd(
-                clientId, server.getId(), callIds.incrementAndGet(), group, !dirExists));
+        RaftClientReply reply = server.groupManagement(
+                GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(), group, !dirExists));
         if (!reply.isSuccess() && !hasGroup(gid)) {
             throw new IOException("cannot add group " + groupNo + ": " + reply.getException());
         }
@@ -289,8 +292,8 @@ public final class RaftNode implements AutoCloseable {
             groups.remove(groupNo);
             return;
         }
-        RaftClientReply reply = server.groupManagement(
-                GroupManagementRequest.newRemove(clientId, server.getId(), callIds.incrementAndGet(), gid, true, false));
+        RaftClientReply reply = server.groupManagement(GroupManagementRequest.newRemove(
+                clientId, server.getId(), callIds.incrementAndGet(), gid, true, false));
         groups.remove(groupNo);
         if (!reply.isSuccess()) {
             throw new IOException("cannot remove group " + groupNo + ": " + reply.getException());
@@ -338,18 +341,22 @@ public final class RaftNode implements AutoCloseable {
      * node need not be a member). The Ratis client retries on leader changes.
      */
     public CompletableFuture<byte[]> submitRemote(int groupNo, List<RaftPeerSpec> members, byte[] entry) {
-        RaftClient client = remoteClients.computeIfAbsent(groupNo, no -> RaftClient.newBuilder()
-                .setClientId(ClientId.randomId())
-                .setRaftGroup(RaftGroup.valueOf(
-                        dataGroupId(no), members.stream().map(m -> peer(m, 0)).toList()))
-                .setProperties(new RaftProperties())
-                .setParameters(new Parameters())
-                .build());
+        RaftClient client = remoteClients.computeIfAbsent(
+                groupNo,
+                no -> RaftClient.newBuilder()
+                        .setClientId(ClientId.randomId())
+                        .setRaftGroup(RaftGroup.valueOf(
+                                dataGroupId(no),
+                                members.stream().map(m -> peer(m, 0)).toList()))
+                        .setProperties(new RaftProperties())
+                        .setParameters(new Parameters())
+                        .build());
         return client.async()
                 .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
                 .thenApply(reply -> {
                     if (!reply.isSuccess()) {
-                        throw new ReplicationException("group " + groupNo + ": " + reply.getException(), reply.getException());
+                        throw new ReplicationException(
+                                "group " + groupNo + ": " + reply.getException(), reply.getException());
                     }
                     return reply.getMessage().getContent().toByteArray();
                 });

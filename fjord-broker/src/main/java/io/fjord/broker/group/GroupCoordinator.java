@@ -36,6 +36,7 @@ public final class GroupCoordinator implements AutoCloseable {
     private final AtomicReferenceArray<GroupShard> shards;
     /** The replica each partition's shard was (or is being) loaded from, to make activation idempotent. */
     private final PartitionReplica[] loadedFrom;
+
     private final ScheduledFuture<?> ticker;
     private volatile Function<byte[], Set<String>> subscriptionDecoder = md -> Set.of();
 

@@ -63,6 +63,7 @@ public final class RaftKvStore implements KvStore {
      * waits for the missing ones. Found by a non-voting node whose writes all timed out.
      */
     private final Map<RaftPeerId, RaftClient> staleClients = new ConcurrentHashMap<>();
+
     private final List<RaftPeerId> readServers;
     private final MetaStateMachine local;
     private final Set<KvWatch> watches = ConcurrentHashMap.newKeySet();
