@@ -33,7 +33,8 @@ final class ServerCommand implements Callable<Integer> {
             description = "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, "
                     + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
                     + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
-                    + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack.")
+                    + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack, "
+                    + "replica.replace.after.ms.")
     Path configFile;
 
     @Option(names = "--data-dir", description = "Where partition logs live (default: ./data).")
@@ -120,6 +121,9 @@ final class ServerCommand implements Callable<Integer> {
         if (p.containsKey("default.replication.factor")) {
             cluster =
                     cluster.withDefaultReplicationFactor(Integer.parseInt(p.getProperty("default.replication.factor")));
+        }
+        if (p.containsKey("replica.replace.after.ms")) {
+            cluster = cluster.withReplaceAfterMs(Long.parseLong(p.getProperty("replica.replace.after.ms")));
         }
         if (p.containsKey("raft.fsync.before.ack")) {
             cluster = cluster.withFsyncBeforeAck(Boolean.parseBoolean(p.getProperty("raft.fsync.before.ack")));

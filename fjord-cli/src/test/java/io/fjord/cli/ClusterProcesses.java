@@ -41,6 +41,14 @@ final class ClusterProcesses implements AutoCloseable {
 
     /** Starts {@code nodes} nodes in {@code dir} and waits until every one serves. */
     static ClusterProcesses start(Path dir, int nodes) throws IOException, InterruptedException {
+        return start(dir, nodes, nodes);
+    }
+
+    /**
+     * Lays out {@code nodes} nodes in {@code dir} (every one a metadata voter, up to 5) but starts
+     * only the first {@code running} and waits until they serve; {@link #restart} starts the others.
+     */
+    static ClusterProcesses start(Path dir, int nodes, int running) throws IOException, InterruptedException {
         LocalCluster.Layout layout = new LocalCluster.Layout(LocalCluster.HOST, nodes, freeBasePort(nodes));
         ClusterProcesses c = new ClusterProcesses(LocalCluster.create(
                 dir,
@@ -50,10 +58,11 @@ final class ClusterProcesses implements AutoCloseable {
                         System.getProperty("java.class.path"),
                         NODE_JVM_OPTIONS)));
         try {
-            for (int id : layout.ids()) {
+            List<Integer> first = layout.ids().subList(0, running);
+            for (int id : first) {
                 c.started.add(c.cluster.start(id));
             }
-            c.cluster.awaitServing(layout.ids(), START_TIMEOUT);
+            c.cluster.awaitServing(first, START_TIMEOUT);
         } catch (IOException | InterruptedException | RuntimeException e) {
             c.close();
             throw e;
