@@ -39,6 +39,8 @@ import org.slf4j.LoggerFactory;
 final class DataStateMachine extends BaseStateMachine {
     private static final Logger log = LoggerFactory.getLogger(DataStateMachine.class);
     private static final int MAGIC = 0x464a4350; // "FJCP"
+    /** What {@link #takeSnapshot} returns when nothing was applied yet (Ratis' invalid index). */
+    private static final long NO_SNAPSHOT = -1;
 
     private final int groupNo;
     private final ReplicatedStateMachine delegate;
@@ -90,7 +92,7 @@ final class DataStateMachine extends BaseStateMachine {
     public long takeSnapshot() throws IOException {
         TermIndex ti = getLastAppliedTermIndex();
         if (ti == null || ti.getIndex() <= 0) {
-            return RaftLog_INVALID;
+            return NO_SNAPSHOT;
         }
         byte[] checkpoint = delegate.checkpoint(ti.getIndex());
         File target = storage.getSnapshotFile(ti.getTerm(), ti.getIndex());
@@ -104,8 +106,6 @@ final class DataStateMachine extends BaseStateMachine {
         });
         return ti.getIndex();
     }
-
-    private static final long RaftLog_INVALID = -1;
 
     @Override
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
