@@ -132,7 +132,7 @@ public final class Broker implements AutoCloseable {
     }
 
     private static RaftNodeConfig raftConfig(BrokerConfig c) throws IOException {
-        ClusterConfig cc = resolveRaftPort(c).cluster();
+        ClusterConfig cc = withRaftPort(c).cluster();
         int port = cc.raftPort();
         List<RaftPeerSpec> voters = cc.metaVoters();
         if (voters.isEmpty()) {
@@ -151,12 +151,25 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
-     * Fills in the Raft port when the config leaves it to Fjord: this node's entry in the quorum;
-     * else the port chosen at the first start, kept in {@code <data>/.raft-port} (the Raft groups on
-     * disk remember this node's address); else the Kafka port + 1000, or a free port when the Kafka
-     * port is itself left to the OS (tests).
+     * Fills in the ports the config leaves to Fjord, Raft first. The Raft port: this node's entry in
+     * the quorum; else the port chosen at the first start, kept in {@code <data>/.raft-port} (the
+     * Raft groups on disk remember this node's address); else the Kafka port + 1000, or a free port
+     * when the Kafka port is itself left to the OS (tests). Then a Kafka port of 0 becomes a free
+     * port: a node registers its Kafka address in the cluster metadata before it listens.
      */
-    public static BrokerConfig resolveRaftPort(BrokerConfig c) {
+    public static BrokerConfig resolvePorts(BrokerConfig c) {
+        BrokerConfig r = withRaftPort(c);
+        if (r.port() != 0) {
+            return r;
+        }
+        try {
+            return r.withPort(freePort(r.host()));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot find a free port on " + r.host() + ": " + e, e);
+        }
+    }
+
+    private static BrokerConfig withRaftPort(BrokerConfig c) {
         if (c.cluster().raftPort() != 0) {
             return c;
         }
@@ -440,7 +453,7 @@ public final class Broker implements AutoCloseable {
                     target.remove(Integer.valueOf(g.removing()));
                     target.add(config.nodeId());
                     target.sort(null);
-                    raft.joinGroupAsNewMember(g.no(), specs(target), g.preferred());
+                    raft.joinGroup(g.no(), specs(target), g.preferred()); // empty, with the target voters
                     log.info("joined data group {} as a new member (moving in)", g.no());
                 } catch (IOException | RuntimeException e) {
                     log.warn("cannot join data group {} as a new member: {}", g.no(), e.toString());

@@ -267,14 +267,19 @@ final class PartitionGroup implements ReplicatedStateMachine {
         addTombstone(d.topicId());
         for (Map.Entry<PartitionId, Slot> e : new ArrayList<>(slots.entrySet())) {
             if (e.getValue().topicId().equals(d.topicId())) {
-                synchronized (e.getValue().replica()) {
-                    slots.remove(e.getKey());
-                    e.getValue().replica().markClosed();
-                    logs.delete(e.getKey());
-                }
+                drop(e.getKey(), e.getValue());
             }
         }
         return GroupEntry.okLogStart(0);
+    }
+
+    /** Forgets a partition and deletes its log, excluding its other writers while doing so. */
+    private void drop(PartitionId id, Slot s) {
+        synchronized (s.replica()) {
+            slots.remove(id);
+            s.replica().markClosed();
+            logs.delete(id);
+        }
     }
 
     private void addTombstone(UUID id) {
@@ -362,11 +367,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
     /** This node left the group: close and delete every partition log the group carried here. */
     void deleteAllPartitions() {
         for (Map.Entry<PartitionId, Slot> e : new ArrayList<>(slots.entrySet())) {
-            synchronized (e.getValue().replica()) {
-                slots.remove(e.getKey());
-                e.getValue().replica().markClosed();
-                logs.delete(e.getKey());
-            }
+            drop(e.getKey(), e.getValue());
         }
         for (Map.Entry<PartitionId, PartitionLog> e : logs.logsById().entrySet()) {
             String[] m = readMarker(e.getValue().dir());

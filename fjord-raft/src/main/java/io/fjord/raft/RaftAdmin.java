@@ -1,6 +1,5 @@
 package io.fjord.raft;
 
-import io.fjord.raft.kv.MetaGroup;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -11,6 +10,7 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.GroupInfoReply;
+import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.util.TimeDuration;
 
@@ -33,43 +33,33 @@ public final class RaftAdmin {
      * {@code timeout}.
      */
     public static String metaRole(RaftPeerSpec peer, List<RaftPeerSpec> voters, Duration timeout) {
-        RaftProperties p = new RaftProperties();
-        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(timeout.toMillis(), TimeUnit.MILLISECONDS));
-        try (RaftClient client = RaftClient.newBuilder()
-                .setClientId(ClientId.randomId())
-                .setRaftGroup(RaftNode.metaGroup(voters))
-                .setProperties(p)
-                .setParameters(new Parameters())
-                .setRetryPolicy(RetryPolicies.noRetry())
-                .build()) {
-            GroupInfoReply reply =
-                    client.getGroupManagementApi(RaftNode.peerId(peer.nodeId())).info(MetaGroup.ID);
-            if (!reply.isSuccess()) {
-                return UNREACHABLE;
-            }
-            return reply.getRoleInfoProto().getRole().name();
-        } catch (IOException | RuntimeException e) {
-            return UNREACHABLE;
-        }
+        GroupInfoReply reply = groupInfo(peer, RaftNode.metaGroup(voters), timeout);
+        return reply == null || !reply.isSuccess()
+                ? UNREACHABLE
+                : reply.getRoleInfoProto().getRole().name();
     }
 
     /** Whether {@code peer}'s Raft server runs data group {@code groupNo} (false when it does not answer). */
     public static boolean hasDataGroup(RaftPeerSpec peer, int groupNo, Duration timeout) {
+        RaftGroup group = RaftGroup.valueOf(RaftNode.dataGroupId(groupNo), List.of(RaftNode.peer(peer, 0)));
+        GroupInfoReply reply = groupInfo(peer, group, timeout);
+        return reply != null && reply.isSuccess();
+    }
+
+    /** {@code peer}'s answer about {@code group}, asked once; null when it does not answer. */
+    private static GroupInfoReply groupInfo(RaftPeerSpec peer, RaftGroup group, Duration timeout) {
         RaftProperties p = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(timeout.toMillis(), TimeUnit.MILLISECONDS));
         try (RaftClient client = RaftClient.newBuilder()
                 .setClientId(ClientId.randomId())
-                .setRaftGroup(org.apache.ratis.protocol.RaftGroup.valueOf(
-                        RaftNode.dataGroupId(groupNo), List.of(RaftNode.peer(peer, 0))))
+                .setRaftGroup(group)
                 .setProperties(p)
                 .setParameters(new Parameters())
                 .setRetryPolicy(RetryPolicies.noRetry())
                 .build()) {
-            GroupInfoReply reply =
-                    client.getGroupManagementApi(RaftNode.peerId(peer.nodeId())).info(RaftNode.dataGroupId(groupNo));
-            return reply.isSuccess();
+            return client.getGroupManagementApi(RaftNode.peerId(peer.nodeId())).info(group.getGroupId());
         } catch (IOException | RuntimeException e) {
-            return false;
+            return null;
         }
     }
 }

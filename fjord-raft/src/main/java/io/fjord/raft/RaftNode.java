@@ -247,34 +247,17 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * Makes this node a new member of data group {@code groupNo} ahead of the membership change that
-     * adds it ({@link #reconfigure}): it starts empty, with the target configuration, so it never
-     * finds itself outside its own configuration (Ratis shuts such a member down at its first
-     * election timeout) and, with pre-vote, cannot disturb the current voters. The leader then
-     * sends it the log. A no-op when it already is a member.
-     */
-    public DataGroup joinGroupAsNewMember(int groupNo, List<RaftPeerSpec> target, int preferredLeader)
-            throws IOException {
-        return joinGroup(groupNo, target, preferredLeader);
-    }
-
-    /**
      * Changes the voters (and the preferred leader) of data group {@code groupNo}, through its
      * leader, from {@code current} to {@code next}. Ratis first catches new voters up from the
      * leader's log, then commits the new configuration (joint consensus); removed voters stop taking
      * part. Blocks until the new configuration is committed or the attempt fails. New voters must
-     * have called {@link #joinGroupAsNewMember} first.
+     * have called {@link #joinGroup} with the target configuration first: they start empty, never
+     * find themselves outside their own configuration (Ratis shuts such a member down at its first
+     * election timeout) and, with pre-vote, cannot disturb the current voters.
      */
     public void reconfigure(int groupNo, List<RaftPeerSpec> current, List<RaftPeerSpec> next, int preferredLeader)
             throws IOException {
-        RaftGroup group = RaftGroup.valueOf(
-                dataGroupId(groupNo), current.stream().map(m -> peer(m, 0)).toList());
-        try (RaftClient client = RaftClient.newBuilder()
-                .setClientId(ClientId.randomId())
-                .setRaftGroup(group)
-                .setProperties(new RaftProperties())
-                .setParameters(new Parameters())
-                .build()) {
+        try (RaftClient client = dataGroupClient(groupNo, current)) {
             RaftClientReply reply = client.admin()
                     .setConfiguration(next.stream()
                             .map(m -> peer(m, m.nodeId() == preferredLeader ? 1 : 0))
@@ -336,21 +319,24 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /** A Ratis client of data group {@code groupNo} with these members (it finds the leader). */
+    private static RaftClient dataGroupClient(int groupNo, List<RaftPeerSpec> members) {
+        return RaftClient.newBuilder()
+                .setClientId(ClientId.randomId())
+                .setRaftGroup(RaftGroup.valueOf(
+                        dataGroupId(groupNo),
+                        members.stream().map(m -> peer(m, 0)).toList()))
+                .setProperties(new RaftProperties())
+                .setParameters(new Parameters())
+                .build();
+    }
+
     /**
      * Submits {@code entry} to data group {@code groupNo} through whichever member leads it (this
      * node need not be a member). The Ratis client retries on leader changes.
      */
     public CompletableFuture<byte[]> submitRemote(int groupNo, List<RaftPeerSpec> members, byte[] entry) {
-        RaftClient client = remoteClients.computeIfAbsent(
-                groupNo,
-                no -> RaftClient.newBuilder()
-                        .setClientId(ClientId.randomId())
-                        .setRaftGroup(RaftGroup.valueOf(
-                                dataGroupId(no),
-                                members.stream().map(m -> peer(m, 0)).toList()))
-                        .setProperties(new RaftProperties())
-                        .setParameters(new Parameters())
-                        .build());
+        RaftClient client = remoteClients.computeIfAbsent(groupNo, no -> dataGroupClient(no, members));
         return client.async()
                 .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
                 .thenApply(reply -> {

@@ -48,10 +48,9 @@ public final class KafkaServer implements AutoCloseable {
 
     /** Opens the data directory and starts serving on {@code config.host():config.port()}. */
     public static KafkaServer start(BrokerConfig requested) throws InterruptedException {
-        // The node registers its Kafka address in the cluster metadata before it listens, so a
-        // port left to the OS is chosen here (a test convenience; real nodes name their port).
-        BrokerConfig withRaft = Broker.resolveRaftPort(requested);
-        BrokerConfig config = withRaft.port() == 0 ? withRaft.withPort(freePort(withRaft.host())) : withRaft;
+        // Ports left to the OS are chosen before the node registers its addresses (a test
+        // convenience; real nodes name their ports).
+        BrokerConfig config = Broker.resolvePorts(requested);
         Transport t = Transport.pick();
         EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), t.ioHandlerFactory());
@@ -106,14 +105,6 @@ public final class KafkaServer implements AutoCloseable {
                 config.dataDir().toAbsolutePath(),
                 broker.topics().size());
         return s;
-    }
-
-    private static int freePort(String host) {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
-            return s.getLocalPort();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot find a free port on " + host, e);
-        }
     }
 
     public int port() {
