@@ -9,20 +9,15 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -105,7 +100,7 @@ class ClusterFaultTest {
 
             // Every send was acknowledged: each partition holds exactly the sequence 0..n-1, in order,
             // and each record sits at the offset its acknowledgement named.
-            Map<Integer, List<ConsumerRecord<String, String>>> logs = readAll(topic, partitions);
+            Map<Integer, List<ConsumerRecord<String, String>>> logs = cluster.readAll(topic, partitions);
             for (int p = 0; p < partitions; p++) {
                 List<String> values =
                         logs.get(p).stream().map(ConsumerRecord::value).toList();
@@ -190,7 +185,7 @@ class ClusterFaultTest {
             long killNs = System.nanoTime();
             sendAll(producer, topic, partitions, "one-down", 50, acked);
             log("one node (%d) down: 50 records acknowledged %d ms after the kill", first, msSince(killNs));
-            assertThat(values(readAll(topic, partitions))).containsExactlyInAnyOrderElementsOf(acked);
+            assertThat(values(cluster.readAll(topic, partitions))).containsExactlyInAnyOrderElementsOf(acked);
 
             int second =
                     cluster.ids().stream().filter(id -> id != first).findFirst().orElseThrow();
@@ -222,7 +217,7 @@ class ClusterFaultTest {
                 SequencedProducer.props(cluster.bootstrap(), 30_000), new StringSerializer(), new StringSerializer())) {
             sendAll(again, topic, partitions, "all-back", 50, acked);
         }
-        List<String> all = values(readAll(topic, partitions));
+        List<String> all = values(cluster.readAll(topic, partitions));
         // The refused record may or may not have been written (a timed-out send is not a promise
         // either way); everything acknowledged must be there exactly once.
         List<String> withoutRefused =
@@ -244,37 +239,6 @@ class ClusterFaultTest {
             sends.get(i).get(60, TimeUnit.SECONDS);
             acked.add(tag + "-" + i);
         }
-    }
-
-    /** Every record of the topic, per partition, from the start to the end offsets read first. */
-    private Map<Integer, List<ConsumerRecord<String, String>>> readAll(String topic, int partitions) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
-        Map<Integer, List<ConsumerRecord<String, String>>> out = new HashMap<>();
-        try (KafkaConsumer<String, String> c =
-                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
-            List<TopicPartition> tps = new ArrayList<>();
-            for (int i = 0; i < partitions; i++) {
-                tps.add(new TopicPartition(topic, i));
-                out.put(i, new ArrayList<>());
-            }
-            c.assign(tps);
-            c.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(30));
-            long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-                assertThat(System.nanoTime())
-                        .as("read to the end offsets %s in 60 s", end)
-                        .isLessThan(deadlineNs);
-                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
-                    if (r.offset() < end.get(new TopicPartition(topic, r.partition()))) {
-                        out.get(r.partition()).add(r);
-                    }
-                }
-            }
-        }
-        return out;
     }
 
     private static List<String> values(Map<Integer, List<ConsumerRecord<String, String>>> logs) {

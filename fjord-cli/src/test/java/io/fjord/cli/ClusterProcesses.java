@@ -1,9 +1,12 @@
 package io.fjord.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -16,7 +19,12 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * A cluster of Fjord nodes, each a child JVM ({@link LocalCluster}: this JVM's java and class
@@ -170,6 +178,37 @@ final class ClusterProcesses implements AutoCloseable {
         try (Admin admin = admin()) {
             return leaderOf(admin, topic, partition);
         }
+    }
+
+    /** Every record of the topic, per partition, from the start to the end offsets read first. */
+    Map<Integer, List<ConsumerRecord<String, String>>> readAll(String topic, int partitions) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
+        Map<Integer, List<ConsumerRecord<String, String>>> out = new HashMap<>();
+        try (KafkaConsumer<String, String> c =
+                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+            List<TopicPartition> tps = new ArrayList<>();
+            for (int i = 0; i < partitions; i++) {
+                tps.add(new TopicPartition(topic, i));
+                out.put(i, new ArrayList<>());
+            }
+            c.assign(tps);
+            c.seekToBeginning(tps);
+            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(30));
+            long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                assertThat(System.nanoTime())
+                        .as("read to the end offsets %s in 60 s", end)
+                        .isLessThan(deadlineNs);
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                    if (r.offset() < end.get(new TopicPartition(topic, r.partition()))) {
+                        out.get(r.partition()).add(r);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** Pids of the processes this harness started that are still alive. */

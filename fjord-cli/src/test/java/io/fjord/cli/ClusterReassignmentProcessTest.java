@@ -3,7 +3,6 @@ package io.fjord.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -17,15 +16,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -103,7 +98,10 @@ class ClusterReassignmentProcessTest {
         assertThat(writer.isAlive()).isFalse();
         assertThat(failed.get()).as("failed sends").isZero();
 
-        List<String> read = readAll("moving", 3);
+        List<String> read = cluster.readAll("moving", 3).values().stream()
+                .flatMap(List::stream)
+                .map(ConsumerRecord::value)
+                .toList();
         assertThat(new HashSet<>(read)).as("every acknowledged record").containsAll(acked);
         assertThat(read).as("no record twice").doesNotHaveDuplicates();
     }
@@ -146,35 +144,6 @@ class ClusterReassignmentProcessTest {
         } catch (Exception e) {
             return List.of();
         }
-    }
-
-    private List<String> readAll(String topic, int partitions) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, cluster.bootstrap());
-        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
-        List<String> out = new ArrayList<>();
-        try (KafkaConsumer<String, String> c =
-                new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
-            List<TopicPartition> tps = new ArrayList<>();
-            for (int i = 0; i < partitions; i++) {
-                tps.add(new TopicPartition(topic, i));
-            }
-            c.assign(tps);
-            c.seekToBeginning(tps);
-            Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(30));
-            long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-                assertThat(System.nanoTime())
-                        .as("read to the end offsets %s in 60 s", end)
-                        .isLessThan(deadlineNs);
-                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
-                    if (r.offset() < end.get(new TopicPartition(topic, r.partition()))) {
-                        out.add(r.value());
-                    }
-                }
-            }
-        }
-        return out;
     }
 
     /** Polls {@code condition} every 200 ms until it holds; fails after {@code seconds}. */
