@@ -45,16 +45,7 @@ group.initial.rebalance.delay.ms=0
 log.segment.delete.delay.ms=1000
 ${KAFKA_EXTRA_PROPS:-}
 PROPS
-    cat >"$home/log4j2.properties" <<L4J
-status = warn
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = $home/logs/server.log
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-L4J
+    write_kafka_log4j "$home"
     # The JVM line of kafka-server-start.sh / kafka-run-class.sh (heap, G1 settings).
     local jvm=("$JAVA" -server ${KAFKA_HEAP_OPTS:--Xms1G -Xmx1G} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
         -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true

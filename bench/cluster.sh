@@ -126,16 +126,7 @@ group.initial.rebalance.delay.ms=0
 log.segment.delete.delay.ms=1000
 ${KAFKA_EXTRA_PROPS:-}
 PROPS
-        cat >"$home/log4j2.properties" <<L4J
-status = warn
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = $home/logs/server.log
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-L4J
+        write_kafka_log4j "$home"
         "${jvm[@]}" -cp "$KAFKA_LIB/*" kafka.tools.StorageTool format -t "$cid" -c "$home/server.properties" \
             >"$RESULTS/kafka-$n-format.log" 2>&1
     done

@@ -41,3 +41,18 @@ ensure_bench_jar() {
         (cd "$bench_repo" && ./mvnw -B -q -pl fjord-bench -am package -DskipTests -Dspotless.check.skip=true) >&2
     fi
 }
+
+# Kafka's log4j2 configuration for a broker home: INFO to $1/logs/server.log only.
+write_kafka_log4j() { # HOME
+    local home="$1"
+    cat >"$home/log4j2.properties" <<L4J
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = $home/logs/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+L4J
+}
