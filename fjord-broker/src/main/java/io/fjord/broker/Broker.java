@@ -1035,10 +1035,7 @@ public final class Broker implements AutoCloseable {
         ops.add(new Op.Put(key, ClusterState.encodeTopic(next)));
         TxnResult r = kvOnce("update topic " + current.name(), () -> kv.txn(new Txn(compares, ops, List.of())));
         if (r.succeeded()) {
-            long deadline = System.currentTimeMillis() + CREATE_WAIT_MS;
-            while (view.revision < r.revision() && System.currentTimeMillis() < deadline) {
-                pause(5);
-            }
+            awaitRevision(r.revision());
         }
         return r.succeeded();
     }
@@ -1131,10 +1128,26 @@ public final class Broker implements AutoCloseable {
                         List.of(new Compare.Value(ClusterState.TOPICS + name, ClusterState.encodeTopic(t))),
                         List.of(new Op.Delete(ClusterState.TOPICS + name, false)),
                         List.of())))
-                .thenApply(r -> {
-                    log.info("deleted topic {} ({})", name, r.succeeded() ? "done" : "it had changed meanwhile");
-                    return r.succeeded();
-                });
+                .thenApplyAsync(
+                        r -> {
+                            if (r.succeeded()) {
+                                // "Deleted" means gone here too: the view and the partitions served.
+                                awaitRevision(r.revision());
+                                reconcileNow();
+                            }
+                            log.info(
+                                    "deleted topic {} ({})", name, r.succeeded() ? "done" : "it had changed meanwhile");
+                            return r.succeeded();
+                        },
+                        clusterThread);
+    }
+
+    /** Waits (boundedly) until this node's metadata view has applied {@code revision}. */
+    private void awaitRevision(long revision) {
+        long deadline = System.currentTimeMillis() + CREATE_WAIT_MS;
+        while (view.revision < revision && System.currentTimeMillis() < deadline && !closed) {
+            pause(5);
+        }
     }
 
     /** Submits an entry to a data group through its leader, wherever it is. */
