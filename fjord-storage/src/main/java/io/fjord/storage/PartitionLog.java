@@ -58,7 +58,10 @@ public final class PartitionLog implements AutoCloseable {
     private final LongSupplier clockMs;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private volatile LogConfig config;
+    /** The high watermark: what readers see. */
     private volatile End end;
+    /** The log end: where the next append goes; above {@link #end} when appends wait for commit. */
+    private volatile End tail;
     private volatile long logStartOffset;
     private final java.util.concurrent.atomic.AtomicLong flushedOffset = new java.util.concurrent.atomic.AtomicLong();
     /** Every segment that ends at or below this offset is on disk; guarded by {@code durableLock}. */
@@ -74,6 +77,8 @@ public final class PartitionLog implements AutoCloseable {
 
     // Writer-owned.
     private Segment active;
+    /** Ends after each batch appended ahead of the high watermark, oldest first. */
+    private final java.util.ArrayDeque<End> ahead = new java.util.ArrayDeque<>();
     private long unflushedBatches;
     private long lastFlushMs;
     private boolean closed;
@@ -275,8 +280,12 @@ public final class PartitionLog implements AutoCloseable {
         }
     }
 
+    /** Publishes the log end after a change; the high watermark follows unless appends wait for commit. */
     private void publish() {
-        end = new End(active.nextOffset(), active.baseOffset, active.sizeBytes());
+        tail = new End(active.nextOffset(), active.baseOffset, active.sizeBytes());
+        if (end == null || end.nextOffset >= tail.nextOffset) {
+            end = tail;
+        }
     }
 
     /**
@@ -288,6 +297,19 @@ public final class PartitionLog implements AutoCloseable {
      * @throws StorageException when the disk fails; nothing of the append is visible then
      */
     public AppendResult append(ByteBuffer batches) {
+        AppendResult r = appendAhead(batches);
+        if (r instanceof AppendResult.Appended a) {
+            commitTo(a.lastOffset() + 1);
+        }
+        return r;
+    }
+
+    /**
+     * Appends like {@link #append} but leaves the batches above the high watermark: readers see them
+     * only after {@link #commitTo} covers them, and {@link #truncateTo} may still take them back (a
+     * replicated log writes ahead of its commit). Writer only.
+     */
+    public AppendResult appendAhead(ByteBuffer batches) {
         ensureOpen();
         LogConfig cfg = config;
         int start = batches.position();
@@ -321,6 +343,7 @@ public final class PartitionLog implements AutoCloseable {
         }
         assert next == last + 1;
         active.append(batches, count, last);
+        ahead.addLast(new End(active.nextOffset(), active.baseOffset, active.sizeBytes()));
         publish();
         unflushedBatches += count;
         if (unflushedBatches >= cfg.flushIntervalBatches() || nowMs - lastFlushMs >= cfg.flushIntervalMs()) {
@@ -335,9 +358,21 @@ public final class PartitionLog implements AutoCloseable {
      * any thread. The caller must close the returned slice.
      */
     public ReadResult read(long offset, int maxBytes) {
+        return read(offset, maxBytes, false);
+    }
+
+    /**
+     * Reads like {@link #read} but up to the log end, including batches appended ahead of the high
+     * watermark (a replication leader sends those to its followers). Any thread.
+     */
+    public ReadResult readAhead(long offset, int maxBytes) {
+        return read(offset, maxBytes, true);
+    }
+
+    private ReadResult read(long offset, int maxBytes, boolean toLogEnd) {
         ByteBuffer header = ByteBuffer.allocate(RecordBatchHeader.HEADER_SIZE);
         while (true) {
-            End e = end;
+            End e = toLogEnd ? tail : end;
             long start = logStartOffset;
             if (offset < start || offset > e.nextOffset) {
                 return new ReadResult.OffsetOutOfRange(offset, start, e.nextOffset);
@@ -421,7 +456,7 @@ public final class PartitionLog implements AutoCloseable {
         Segment s = Segment.create(dir, old.nextOffset(), config, nowMs);
         segments.put(s.baseOffset, s);
         active = s;
-        publish();
+        publish(); // the high watermark may stay in the old segment while appends wait for commit
         makeDurableInBackground(old);
         log.debug("{}: rolled to new segment at offset {}", dir, s.baseOffset);
     }
@@ -508,14 +543,15 @@ public final class PartitionLog implements AutoCloseable {
      */
     public long truncateTo(long offset) {
         ensureOpen();
-        if (offset >= end.nextOffset) {
-            return end.nextOffset;
+        if (offset >= tail.nextOffset) {
+            return tail.nextOffset;
         }
         long nowMs = clockMs.getAsLong();
         if (offset <= segments.firstKey()) {
             // Everything goes: start over with an empty segment at the requested offset.
             long base = Math.max(0, offset);
             end = new End(Math.min(end.nextOffset, base), -1, 0);
+            ahead.clear();
             List<Segment> all = new ArrayList<>(segments.values());
             segments.clear();
             all.forEach(Segment::markDeleted);
@@ -530,7 +566,15 @@ public final class PartitionLog implements AutoCloseable {
             ByteBuffer header = ByteBuffer.allocate(RecordBatchHeader.HEADER_SIZE);
             int pos = holder.findBatchPosition(offset, holder.sizeBytes(), header);
             long newEnd = pos < 0 ? holder.nextOffset() : RecordBatchHeader.baseOffset(header, 0);
-            end = new End(newEnd, holder.baseOffset, pos < 0 ? holder.sizeBytes() : pos);
+            End cut = new End(newEnd, holder.baseOffset, pos < 0 ? holder.sizeBytes() : pos);
+            if (end.nextOffset >= newEnd) {
+                end = cut;
+                ahead.clear();
+            } else {
+                while (!ahead.isEmpty() && ahead.peekLast().nextOffset > newEnd) {
+                    ahead.removeLast();
+                }
+            }
             Iterator<Segment> after =
                     segments.tailMap(holder.baseOffset, false).values().iterator();
             while (after.hasNext()) {
@@ -648,9 +692,72 @@ public final class PartitionLog implements AutoCloseable {
         return config;
     }
 
-    /** The next offset to be assigned; everything below it is readable. Any thread. */
+    /**
+     * Everything below this offset is readable. It is the log end except while appends wait for
+     * commit ({@link #appendAhead}). Any thread.
+     */
     public long highWatermark() {
         return end.nextOffset;
+    }
+
+    /** The next offset to be assigned. Any thread. */
+    public long logEndOffset() {
+        return tail.nextOffset;
+    }
+
+    /**
+     * Raises the high watermark to {@code offset}, which must be a batch boundary at or below the log
+     * end, making the batches below it readable. Writer only.
+     */
+    public void commitTo(long offset) {
+        if (offset <= end.nextOffset) {
+            return;
+        }
+        if (offset > tail.nextOffset) {
+            throw new IllegalArgumentException(
+                    "commit to " + offset + " beyond the log end " + tail.nextOffset + " of " + dir);
+        }
+        End e = null;
+        while (!ahead.isEmpty() && ahead.peekFirst().nextOffset <= offset) {
+            e = ahead.pollFirst();
+        }
+        end = e != null && e.nextOffset == offset ? e : endAt(offset);
+    }
+
+    /**
+     * Sets the high watermark back to {@code offset} (a batch boundary at or below it): what is above
+     * is kept but hidden until {@link #commitTo}. For recovery of a replicated log whose end was
+     * written ahead of its commit. Writer only.
+     */
+    public void hideFrom(long offset) {
+        ensureOpen();
+        if (offset >= end.nextOffset) {
+            return;
+        }
+        ahead.clear();
+        end = endAt(Math.max(offset, logStartOffset));
+    }
+
+    /** What readers may see when the log ends at {@code offset}, a batch boundary. Writer only. */
+    private End endAt(long offset) {
+        End t = tail;
+        if (offset >= t.nextOffset) {
+            return t;
+        }
+        Map.Entry<Long, Segment> holder = segments.floorEntry(offset);
+        if (holder == null) {
+            throw new IllegalArgumentException("offset " + offset + " is below the log of " + dir);
+        }
+        Segment seg = holder.getValue();
+        if (offset == seg.baseOffset) {
+            return new End(offset, seg.baseOffset, 0);
+        }
+        ByteBuffer header = ByteBuffer.allocate(RecordBatchHeader.HEADER_SIZE);
+        int pos = seg.findBatchPosition(offset, seg.sizeBytes(), header);
+        if (pos < 0 || RecordBatchHeader.baseOffset(header, 0) != offset) {
+            throw new IllegalArgumentException("offset " + offset + " is not a batch boundary in " + dir);
+        }
+        return new End(offset, seg.baseOffset, pos);
     }
 
     /** The first readable offset. Any thread. */
