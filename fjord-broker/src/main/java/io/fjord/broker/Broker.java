@@ -19,6 +19,7 @@ import io.fjord.storage.LogManager;
 import io.fjord.storage.PartitionId;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -1118,10 +1119,10 @@ public final class Broker implements AutoCloseable {
         if (t == null) {
             return CompletableFuture.completedFuture(false);
         }
-        byte[] entry = GroupEntry.deleteTopic(t.id(), name);
+        byte[] header = GroupEntry.deleteTopic(t.id(), name);
         List<CompletableFuture<byte[]>> deletions = new ArrayList<>();
         for (int g : new java.util.TreeSet<>(t.groups())) {
-            deletions.add(submitToGroup(g, entry));
+            deletions.add(submitToGroup(g, header, GroupEntry.deleteTopicData()));
         }
         return CompletableFuture.allOf(deletions.toArray(new CompletableFuture<?>[0]))
                 .thenCompose(v -> kv.txn(new Txn(
@@ -1150,11 +1151,11 @@ public final class Broker implements AutoCloseable {
         }
     }
 
-    /** Submits an entry to a data group through its leader, wherever it is. */
-    private CompletableFuture<byte[]> submitToGroup(int groupNo, byte[] entry) {
+    /** Submits an entry with data to a data group through its leader, wherever it is. */
+    private CompletableFuture<byte[]> submitToGroup(int groupNo, byte[] header, ByteBuffer data) {
         Optional<DataGroup> local = raft.group(groupNo);
         if (local.isPresent() && local.get().isLeader()) {
-            return local.get().submit(entry);
+            return local.get().submit(header, data);
         }
         ClusterState.RGroup g = view.rgroups.get(groupNo);
         if (g == null) {
@@ -1167,7 +1168,7 @@ public final class Broker implements AutoCloseable {
                 members.add(new RaftPeerSpec(m, b.raftHost(), b.raftPort()));
             }
         }
-        return raft.submitRemote(groupNo, members, entry);
+        return raft.submitRemote(groupNo, members, header, data);
     }
 
     private void housekeeping() {

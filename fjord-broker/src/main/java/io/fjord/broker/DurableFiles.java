@@ -25,11 +25,18 @@ final class DurableFiles {
                     StandardOpenOption.WRITE,
                     StandardOpenOption.SYNC);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel ch = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
-                ch.force(true);
-            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
+        }
+        fsyncDirectory(file.getParent());
+    }
+
+    /** Makes a directory's entries (new and renamed files) durable. */
+    static void fsyncDirectory(Path dir) {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot fsync directory " + dir, e);
         }
     }
 }

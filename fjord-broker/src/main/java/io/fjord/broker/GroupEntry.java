@@ -10,9 +10,14 @@ import java.util.UUID;
  *
  * <pre>
  * entry  = type:u8 topicIdMsb:i64 topicIdLsb:i64 nameLen:u16 name:utf8 partition:i32 body
- * APPEND         body = one RecordBatch v2 (rest of the entry)
- * DELETE_RECORDS body = offset:i64
- * DELETE_TOPIC   body = (empty; partition is -1)
+ * APPEND         entry with data: body empty, data = one RecordBatch v2 (as the client sent it)
+ * DELETE_TOPIC   entry with data: body empty (partition 0), data = one marker byte
+ * DELETE_RECORDS plain entry: body = offset:i64
+ * payload (an entry's data as a leader reads it back for a follower)
+ *        = magic:i32 (0xF10D0000 | kind) then
+ *   'B' the stored batch (offsets and leader epoch assigned)
+ *   'V' the entry's reply: nothing was stored (refused or duplicate)
+ *   'G' next:i64 -- the records are gone on the leader (retention): restart the log at next
  * reply  = status:u8 (0 ok, 1 failed) then
  *   ok APPEND         firstOffset:i64 lastOffset:i64 logStart:i64 duplicate:u8
  *   ok DELETE_RECORDS logStart:i64
@@ -24,23 +29,69 @@ final class GroupEntry {
     public static final byte DELETE_RECORDS = 2;
     public static final byte DELETE_TOPIC = 3;
 
+    static final int PAYLOAD_RAW = 0;
+    static final int PAYLOAD_BATCH = 'B';
+    static final int PAYLOAD_VERDICT = 'V';
+    static final int PAYLOAD_GAP = 'G';
+    private static final int PAYLOAD_MAGIC = 0xF10D0000;
+
     private GroupEntry() {}
 
     /** A decoded entry; {@code body} is positioned at the body. */
     public record Decoded(byte type, UUID topicId, PartitionId partition, ByteBuffer body) {}
 
-    static byte[] append(UUID topicId, PartitionId id, ByteBuffer batch) {
-        ByteBuffer b = header(APPEND, topicId, id, batch.remaining());
-        b.put(batch.duplicate());
-        return b.array();
+    /** The header of an APPEND entry; the batch travels as its data. */
+    static byte[] append(UUID topicId, PartitionId id) {
+        return header(APPEND, topicId, id, 0).array();
     }
 
     static byte[] deleteRecords(UUID topicId, PartitionId id, long offset) {
         return header(DELETE_RECORDS, topicId, id, 8).putLong(offset).array();
     }
 
+    /** The header of a DELETE_TOPIC entry; {@link #DELETE_TOPIC_DATA} travels as its data. */
     static byte[] deleteTopic(UUID topicId, String topic) {
         return header(DELETE_TOPIC, topicId, new PartitionId(topic, 0), 0).array();
+    }
+
+    /** Data of a DELETE_TOPIC entry: a marker, so it is written in log order like appends. */
+    static ByteBuffer deleteTopicData() {
+        return ByteBuffer.wrap(new byte[] {DELETE_TOPIC});
+    }
+
+    /** Which payload {@code data} is ({@link #PAYLOAD_RAW} when it has no payload magic). */
+    static int payloadKind(ByteBuffer data) {
+        if (data.remaining() < 4) {
+            return PAYLOAD_RAW;
+        }
+        int head = data.getInt(data.position());
+        return (head & 0xFFFFFF00) == PAYLOAD_MAGIC ? head & 0xFF : PAYLOAD_RAW;
+    }
+
+    /** The bytes after a payload's magic. */
+    static byte[] payloadBody(ByteBuffer data) {
+        byte[] out = new byte[data.remaining() - 4];
+        data.duplicate().position(data.position() + 4).get(out);
+        return out;
+    }
+
+    /** A buffer for a batch payload of {@code batchBytes}: the magic is in, the batch goes next. */
+    static ByteBuffer batchPayload(int batchBytes) {
+        return ByteBuffer.allocate(4 + batchBytes).putInt(PAYLOAD_MAGIC | PAYLOAD_BATCH);
+    }
+
+    static ByteBuffer verdictPayload(byte[] reply) {
+        return ByteBuffer.allocate(4 + reply.length)
+                .putInt(PAYLOAD_MAGIC | PAYLOAD_VERDICT)
+                .put(reply)
+                .flip();
+    }
+
+    static ByteBuffer gapPayload(long next) {
+        return ByteBuffer.allocate(12)
+                .putInt(PAYLOAD_MAGIC | PAYLOAD_GAP)
+                .putLong(next)
+                .flip();
     }
 
     private static ByteBuffer header(byte type, UUID topicId, PartitionId id, int bodyBytes) {

@@ -74,6 +74,20 @@ public final class LocalReplica implements PartitionReplica {
 
     /** Owner thread: idempotence check, append, state update, wake waiting fetches. */
     AppendOutcome onAppend(ByteBuffer batch) {
+        return onAppend(batch, false);
+    }
+
+    /**
+     * Writer: like {@link #onAppend} but leaves the batch above the high watermark until {@link
+     * #commitTo} (a replicated partition writes ahead of commit). Idempotent-producer state covers
+     * what was written, committed or not. A disk error is thrown, not answered: whether a write
+     * fails must not differ between replicas.
+     */
+    AppendOutcome onAppendAhead(ByteBuffer batch) {
+        return onAppend(batch, true);
+    }
+
+    private AppendOutcome onAppend(ByteBuffer batch, boolean ahead) {
         if (closed) {
             return new AppendOutcome.Failed(ProduceError.NOT_LEADER_OR_FOLLOWER, "partition " + id + " is closed");
         }
@@ -99,8 +113,11 @@ public final class LocalReplica implements PartitionReplica {
         }
         AppendResult result;
         try {
-            result = partitionLog.append(batch);
+            result = ahead ? partitionLog.appendAhead(batch) : partitionLog.append(batch);
         } catch (StorageException e) {
+            if (ahead) {
+                throw e;
+            }
             log.error("{}: storage error on append: {}", id, e.getMessage());
             return new AppendOutcome.Failed(ProduceError.KAFKA_STORAGE_ERROR, e.getMessage());
         }
@@ -109,7 +126,9 @@ public final class LocalReplica implements PartitionReplica {
                 if (producerId >= 0) {
                     producers.update(producerId, epoch, firstSeq, lastSeq, a.firstOffset(), a.lastOffset());
                 }
-                runAppendListeners();
+                if (!ahead) {
+                    runAppendListeners();
+                }
                 yield new AppendOutcome.Appended(a.firstOffset(), a.lastOffset(), partitionLog.logStartOffset(), false);
             }
             case AppendResult.Rejected r ->
@@ -122,6 +141,39 @@ public final class LocalReplica implements PartitionReplica {
                         },
                         "batch rejected: " + r.error());
         };
+    }
+
+    /** Writer: makes what was written ahead readable up to {@code offset}; wakes waiting fetches. */
+    void commitTo(long offset) {
+        if (closed) {
+            return;
+        }
+        partitionLog.commitTo(offset);
+        runAppendListeners();
+    }
+
+    /** Writer: takes back what was written ahead from {@code offset} on (never committed). */
+    void truncateAhead(long offset) {
+        if (offset < partitionLog.highWatermark()) {
+            log.error(
+                    "{}: asked to cut committed records: {} is below the high watermark {}",
+                    id,
+                    offset,
+                    partitionLog.highWatermark());
+        }
+        partitionLog.truncateTo(offset);
+        resetProducerState();
+    }
+
+    /** Writer: drops every record; the log restarts at {@code offset} (records before it are gone). */
+    void restartAt(long offset) {
+        partitionLog.restartAt(offset);
+        resetProducerState();
+    }
+
+    private void resetProducerState() {
+        producers.truncateTo(Long.MIN_VALUE);
+        rebuildProducerState();
     }
 
     private void runAppendListeners() {
@@ -198,7 +250,7 @@ public final class LocalReplica implements PartitionReplica {
             partitionLog.maybeFlush(nowMs);
             partitionLog.applyRetention(nowMs);
             if (producers.isDirty()) {
-                producers.writeSnapshot(partitionLog.dir(), partitionLog.highWatermark());
+                producers.writeSnapshot(partitionLog.dir(), partitionLog.logEndOffset());
             }
         } catch (RuntimeException e) {
             log.error("{}: housekeeping failed: {}", id, e.toString());
@@ -208,7 +260,7 @@ public final class LocalReplica implements PartitionReplica {
     /** Writer: writes the idempotent-producer snapshot at the current high watermark if it changed. */
     void snapshotProducers() {
         if (producers.isDirty()) {
-            producers.writeSnapshot(partitionLog.dir(), partitionLog.highWatermark());
+            producers.writeSnapshot(partitionLog.dir(), partitionLog.logEndOffset());
         }
     }
 
@@ -219,7 +271,7 @@ public final class LocalReplica implements PartitionReplica {
         }
         closed = true;
         try {
-            producers.writeSnapshot(partitionLog.dir(), partitionLog.highWatermark());
+            producers.writeSnapshot(partitionLog.dir(), partitionLog.logEndOffset());
         } catch (RuntimeException e) {
             log.warn("{}: cannot write producer-state snapshot: {}", id, e.toString());
         }
@@ -237,7 +289,7 @@ public final class LocalReplica implements PartitionReplica {
      * after it. After a clean shutdown the snapshot covers the whole log and nothing is read.
      */
     private void rebuildProducerState() {
-        long hw = partitionLog.highWatermark();
+        long hw = partitionLog.logEndOffset();
         long from = producers.readSnapshot(partitionLog.dir());
         if (from < 0 || from > hw) {
             producers.truncateTo(0);
@@ -246,7 +298,7 @@ public final class LocalReplica implements PartitionReplica {
         from = Math.max(from, partitionLog.logStartOffset());
         long scanned;
         try {
-            scanned = BatchScan.forEach(partitionLog::read, from, hw, (b, pos) -> {
+            scanned = BatchScan.forEach(partitionLog::readAhead, from, hw, (b, pos) -> {
                 long pid = RecordBatchHeader.producerId(b, pos);
                 if (pid >= 0) {
                     long base = RecordBatchHeader.baseOffset(b, pos);

@@ -1,11 +1,15 @@
 package io.fjord.broker;
 
+import io.fjord.broker.GroupJournal.Written;
 import io.fjord.raft.ReplicatedStateMachine;
 import io.fjord.storage.LogConfig;
 import io.fjord.storage.LogManager;
 import io.fjord.storage.PartitionId;
 import io.fjord.storage.PartitionLog;
+import io.fjord.storage.LogSlice;
+import io.fjord.storage.ReadResult;
 import io.fjord.storage.RecordBatchHeader;
+import io.fjord.storage.StorageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -15,31 +19,42 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.NavigableMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The state machine of one data group: every partition the group carries. Committed entries
- * ({@link GroupEntry}) are applied here, on the group's apply thread, which is the single writer of
- * each partition log: idempotent-producer dedupe, offsets from the log end (so every replica
- * assigns the same), append without fsync. The high watermark is the last applied offset.
+ * The state machine of one data group: every partition the group carries.
+ *
+ * <p>Produce batches are entries with data ({@link ReplicatedStateMachine#write}): as an entry is
+ * appended to the Raft log, on every replica and in log order, its batch goes through
+ * idempotent-producer dedupe and is appended to the partition log <em>ahead of the high
+ * watermark</em>, with offsets from the log end (so every replica assigns the same). The Raft log
+ * holds only a small header. When the entry commits and is applied, the partition's high watermark
+ * moves over the batch and fetches see it. A new leader that overwrites uncommitted entries makes
+ * the replica take those writes back ({@link #truncate}). So each batch is written once per replica.
+ * The {@link GroupJournal} records where each entry's batch went: restart recovery uses it to match
+ * partition logs with the Raft log, and a leader uses it to read an entry back for a follower.
  *
  * <p>Which partitions belong to the group is decided by the log alone, so it is the same on every
  * replica: a partition is created by the first entry that names it, and removed by a DELETE_TOPIC
- * entry (its topic id is then remembered, and later entries for it are refused). A marker file in
- * each partition directory ({@value #MARKER}) says which group and topic id own it, so a restart
- * finds them before any entry is replayed.
+ * entry, also written in log order (its topic id is then remembered, and later entries for it are
+ * refused). A marker file in each partition directory ({@value #MARKER}) says which group and topic
+ * id own it, so a restart finds them before any entry is replayed.
  *
- * <p>Threads: {@link #apply}, {@link #checkpoint}, {@link #restore} on the apply thread; {@link
- * #partition} and {@link #housekeeping} on any thread. Writers of one partition log (apply,
- * housekeeping, checkpoint) synchronize on its {@link LocalReplica}; readers take no lock.
+ * <p>Threads: {@link #write}, {@link #truncate}, {@link #reconcile} on a Raft thread, one at a time
+ * (and synchronized on this); {@link #apply}, {@link #checkpoint}, {@link #restore} on the apply
+ * thread; {@link #read}, {@link #partition} and {@link #housekeeping} on any thread. Writers of one
+ * partition log synchronize on its {@link LocalReplica}; readers take no lock.
  */
 final class PartitionGroup implements ReplicatedStateMachine {
     private static final Logger log = LoggerFactory.getLogger(PartitionGroup.class);
@@ -57,6 +72,10 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private final Map<PartitionId, Slot> slots = new ConcurrentHashMap<>();
     private final Deque<UUID> tombstones = new ArrayDeque<>();
     private final Set<UUID> tombstoneSet = ConcurrentHashMap.newKeySet();
+    /** What each entry with data did here, by Raft index (see {@link GroupJournal}). */
+    private final ConcurrentSkipListMap<Long, Written> written = new ConcurrentSkipListMap<>();
+    private GroupJournal journal;
+    private long restoredIndex;
 
     /** Leadership events, for the broker (group coordinator shards, metadata). */
     interface Listener {
@@ -135,7 +154,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
     // ---- ReplicatedStateMachine
 
     @Override
-    public void restore(byte[] checkpoint) {
+    public void restore(byte[] checkpoint, long index, Path stateDir) {
+        restoredIndex = index;
         Map<PartitionId, long[]> ends = new HashMap<>(); // end offset, topic id msb, lsb
         if (checkpoint != null) {
             ByteBuffer b = ByteBuffer.wrap(checkpoint);
@@ -158,6 +178,20 @@ final class PartitionGroup implements ReplicatedStateMachine {
                 ends.put(new PartitionId(new String(name, StandardCharsets.UTF_8), p), new long[] {end, msb, lsb});
             }
         }
+        journal = new GroupJournal(stateDir);
+        // Where each partition's writes ahead of the checkpoint ended, by the journal.
+        Map<PartitionId, Long> writeEnds = new HashMap<>();
+        for (Written w : journal.load()) {
+            written.put(w.index(), w);
+            if (w.index() <= index) {
+                continue;
+            }
+            if (w.movesEnd()) {
+                writeEnds.merge(w.partition(), w.next(), Math::max);
+            } else if (w.type() == GroupEntry.DELETE_TOPIC) {
+                addTombstone(w.topicId());
+            }
+        }
         for (Map.Entry<PartitionId, PartitionLog> e : logs.logsById().entrySet()) {
             String[] marker = readMarker(e.getValue().dir());
             if (marker == null || !marker[0].equals(Integer.toString(groupNo))) {
@@ -166,32 +200,243 @@ final class PartitionGroup implements ReplicatedStateMachine {
             PartitionId id = e.getKey();
             PartitionLog pl = e.getValue();
             UUID topicId = UUID.fromString(marker[1]);
+            if (tombstoneSet.contains(topicId)) {
+                logs.delete(id); // deleted by an entry written before the crash, not yet removed
+                continue;
+            }
             long[] cp = ends.get(id);
-            long end;
-            if (cp != null && cp[1] == topicId.getMostSignificantBits() && cp[2] == topicId.getLeastSignificantBits()) {
-                end = cp[0];
-            } else {
-                end = 0; // created after the checkpoint: every entry of it is replayed
-            }
-            if (pl.highWatermark() > end) {
+            long committed =
+                    cp != null && cp[1] == topicId.getMostSignificantBits() && cp[2] == topicId.getLeastSignificantBits()
+                            ? cp[0]
+                            : 0; // created after the checkpoint
+            long writeEnd = Math.max(committed, writeEnds.getOrDefault(id, committed));
+            if (pl.logEndOffset() > writeEnd) {
                 log.info(
-                        "{}: truncating {} -> {} to replay group {} from its checkpoint",
+                        "{}: cutting {} -> {}: written, but its Raft entry was not (group {})",
                         id,
-                        pl.highWatermark(),
-                        end,
+                        pl.logEndOffset(),
+                        writeEnd,
                         groupNo);
-                pl.truncateTo(end);
-            } else if (pl.highWatermark() < end) {
+                pl.truncateTo(writeEnd);
+            } else if (pl.logEndOffset() < writeEnd) {
                 log.error(
-                        "{}: log ends at {} but the checkpoint of group {} says {}: data lost below the checkpoint",
+                        "{}: log ends at {} but group {} wrote up to {}: records lost (power loss without fsync?)",
                         id,
-                        pl.highWatermark(),
+                        pl.logEndOffset(),
                         groupNo,
-                        end);
+                        writeEnd);
             }
+            pl.hideFrom(committed); // the rest becomes readable as its entries are applied again
             slots.put(id, new Slot(topicId, new LocalReplica(id, pl, Runnable::run)));
         }
-        log.info("group {}: restored {} partitions", groupNo, slots.size());
+        log.info("group {}: restored {} partitions, {} journal records", groupNo, slots.size(), written.size());
+    }
+
+    @Override
+    public synchronized void reconcile(EntryTerms terms) {
+        for (Written w : written.tailMap(restoredIndex, false).values()) {
+            if (terms.termOf(w.index()) != w.term()) {
+                log.info("group {}: entries from {} were written but are not in the Raft log: undoing", groupNo, w.index());
+                truncate(w.index());
+                return;
+            }
+        }
+    }
+
+    @Override
+    public synchronized void write(long index, long term, ByteBuffer header, ByteBuffer data, boolean local) {
+        if (!written.isEmpty() && written.lastKey() >= index) {
+            truncate(index); // a rewrite of the log from here (not reported separately)
+        }
+        Written w = writeEntry(index, term, header, data, local);
+        journal.append(w);
+        written.put(index, w);
+    }
+
+    private Written writeEntry(long index, long term, ByteBuffer header, ByteBuffer data, boolean local) {
+        GroupEntry.Decoded d = GroupEntry.decode(header);
+        if (d == null) {
+            log.warn("group {}: malformed entry at index {} ignored", groupNo, index);
+            return new Written(
+                    index,
+                    term,
+                    (byte) 0,
+                    new PartitionId("-", 0),
+                    new UUID(0, 0),
+                    -1,
+                    -1,
+                    0,
+                    GroupEntry.failed(ProduceError.CORRUPT_MESSAGE, "malformed entry"));
+        }
+        if (d.type() == GroupEntry.DELETE_TOPIC) {
+            deleteTopic(d.topicId());
+            return nothingStored(index, term, d, GroupEntry.okLogStart(0));
+        }
+        if (d.type() != GroupEntry.APPEND) {
+            return nothingStored(
+                    index, term, d, GroupEntry.failed(ProduceError.CORRUPT_MESSAGE, "unknown entry type " + d.type()));
+        }
+        ByteBuffer batch;
+        long leaderBase = -1;
+        if (local) {
+            batch = data.isReadOnly() ? copyOf(data) : data;
+        } else {
+            switch (GroupEntry.payloadKind(data)) {
+                case GroupEntry.PAYLOAD_VERDICT -> {
+                    return nothingStored(index, term, d, GroupEntry.payloadBody(data));
+                }
+                case GroupEntry.PAYLOAD_GAP -> {
+                    return writeGap(index, term, d, data.getLong(data.position() + 4));
+                }
+                case GroupEntry.PAYLOAD_BATCH -> {
+                    batch = copyOf(data.duplicate().position(data.position() + 4));
+                    leaderBase = RecordBatchHeader.baseOffset(batch, 0);
+                }
+                default -> batch = copyOf(data);
+            }
+        }
+        Slot s = slotForEntry(d);
+        if (s == null) {
+            return nothingStored(
+                    index,
+                    term,
+                    d,
+                    GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted"));
+        }
+        int size = batch.remaining();
+        if (size > RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET + 4) {
+            batch.putInt(batch.position() + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, (int) term);
+        }
+        AppendOutcome outcome;
+        synchronized (s.replica()) {
+            outcome = s.replica().onAppendAhead(batch);
+        }
+        if (outcome instanceof AppendOutcome.Appended a && !a.duplicate()) {
+            if (leaderBase >= 0 && leaderBase != a.baseOffset()) {
+                log.error(
+                        "{}: replica diverged: the leader wrote entry {} at offset {}, this replica at {}",
+                        d.partition(),
+                        index,
+                        leaderBase,
+                        a.baseOffset());
+            }
+            return new Written(
+                    index,
+                    term,
+                    d.type(),
+                    d.partition(),
+                    d.topicId(),
+                    a.baseOffset(),
+                    a.lastOffset() + 1,
+                    size,
+                    GroupEntry.reply(a));
+        }
+        return nothingStored(index, term, d, GroupEntry.reply(outcome));
+    }
+
+    /** The leader no longer has an entry's records (retention or DeleteRecords removed them). */
+    private Written writeGap(long index, long term, GroupEntry.Decoded d, long next) {
+        Slot s = slotForEntry(d);
+        if (s == null) {
+            return nothingStored(index, term, d, GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "deleted"));
+        }
+        long before;
+        synchronized (s.replica()) {
+            before = s.replica().partitionLog().logEndOffset();
+            if (before < next) {
+                log.warn("{}: the leader no longer has records [{}, {}): this replica's log restarts at {}", d.partition(), before, next, next);
+                s.replica().restartAt(next);
+            }
+        }
+        return new Written(
+                index,
+                term,
+                d.type(),
+                d.partition(),
+                d.topicId(),
+                before,
+                next,
+                Written.GAP,
+                GroupEntry.okAppend(new AppendOutcome.Appended(before, next - 1, next, false)));
+    }
+
+    private static Written nothingStored(long index, long term, GroupEntry.Decoded d, byte[] reply) {
+        return new Written(index, term, d.type(), d.partition(), d.topicId(), -1, -1, 0, reply);
+    }
+
+    private static ByteBuffer copyOf(ByteBuffer data) {
+        ByteBuffer b = ByteBuffer.allocate(data.remaining());
+        b.put(data.duplicate()).flip();
+        return b;
+    }
+
+    @Override
+    public ByteBuffer read(long index, ByteBuffer header) {
+        Written w = written.get(index);
+        if (w == null) {
+            throw new IllegalStateException("group " + groupNo + ": no record of entry " + index);
+        }
+        if (w.sizeBytes() == Written.GAP) {
+            return GroupEntry.gapPayload(w.next());
+        }
+        if (!w.stored()) {
+            return GroupEntry.verdictPayload(w.reply());
+        }
+        Slot s = slots.get(w.partition());
+        if (s == null || !s.topicId().equals(w.topicId())) {
+            return GroupEntry.verdictPayload(
+                    GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + w.partition() + " was deleted"));
+        }
+        ReadResult r = s.replica().partitionLog().readAhead(w.base(), w.sizeBytes());
+        if (r instanceof LogSlice slice) {
+            try (slice) {
+                if (slice.firstBatchOffset() == w.base() && slice.length() == w.sizeBytes()) {
+                    ByteBuffer out = GroupEntry.batchPayload(w.sizeBytes());
+                    slice.readInto(out);
+                    return out.flip();
+                }
+            } catch (IOException e) {
+                throw new StorageException("cannot read entry " + index + " back", s.replica().partitionLog().dir(), e);
+            }
+        }
+        return GroupEntry.gapPayload(w.next()); // retention or DeleteRecords removed the records
+    }
+
+    @Override
+    public synchronized void truncate(long index) {
+        NavigableMap<Long, Written> gone = written.tailMap(index, true);
+        if (gone.isEmpty()) {
+            return;
+        }
+        Map<PartitionId, Written> firstPerPartition = new LinkedHashMap<>();
+        for (Written w : gone.values()) {
+            if (w.movesEnd()) {
+                firstPerPartition.putIfAbsent(w.partition(), w);
+            }
+        }
+        for (Written w : firstPerPartition.values()) {
+            Slot s = slots.get(w.partition());
+            if (s != null && s.topicId().equals(w.topicId())) {
+                synchronized (s.replica()) {
+                    s.replica().truncateAhead(w.base());
+                }
+            }
+        }
+        log.info("group {}: took back {} entries written from index {}", groupNo, gone.size(), index);
+        gone.clear();
+        journal.appendTruncate(index);
+    }
+
+    @Override
+    public void flush(long index) {
+        for (Slot s : slots.values()) {
+            synchronized (s.replica()) {
+                s.replica().partitionLog().flush();
+            }
+        }
+        synchronized (this) {
+            journal.force();
+        }
     }
 
     @Override
@@ -203,15 +448,33 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
         try {
             return switch (d.type()) {
-                case GroupEntry.APPEND -> applyAppend(d, term);
+                case GroupEntry.APPEND, GroupEntry.DELETE_TOPIC -> applyWritten(index);
                 case GroupEntry.DELETE_RECORDS -> applyDeleteRecords(d);
-                case GroupEntry.DELETE_TOPIC -> applyDeleteTopic(d);
                 default -> GroupEntry.failed(ProduceError.CORRUPT_MESSAGE, "unknown entry type " + d.type());
             };
         } catch (RuntimeException e) {
             log.error("group {}: applying entry {} for {} failed", groupNo, index, d.partition(), e);
             return GroupEntry.failed(ProduceError.KAFKA_STORAGE_ERROR, e.toString());
         }
+    }
+
+    /** A committed entry with data: its records (written ahead) become readable. */
+    private byte[] applyWritten(long index) {
+        Written w = written.get(index);
+        if (w == null) {
+            log.error("group {}: committed entry {} was never written here", groupNo, index);
+            return GroupEntry.failed(ProduceError.KAFKA_STORAGE_ERROR, "entry " + index + " was not written here");
+        }
+        if (w.movesEnd()) {
+            Slot s = slots.get(w.partition());
+            if (s != null && s.topicId().equals(w.topicId())) {
+                synchronized (s.replica()) {
+                    long end = s.replica().partitionLog().logEndOffset();
+                    s.replica().commitTo(Math.min(w.next(), end));
+                }
+            }
+        }
+        return w.reply();
     }
 
     private Slot slotForEntry(GroupEntry.Decoded d) {
@@ -223,25 +486,6 @@ final class PartitionGroup implements ReplicatedStateMachine {
             s = createSlot(d.partition(), d.topicId());
         }
         return s.topicId().equals(d.topicId()) ? s : null;
-    }
-
-    private byte[] applyAppend(GroupEntry.Decoded d, long term) {
-        Slot s = slotForEntry(d);
-        if (s == null) {
-            return GroupEntry.failed(
-                    ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted");
-        }
-        // A private, writable copy: the log rewrites the base offset in place.
-        ByteBuffer batch = ByteBuffer.allocate(d.body().remaining());
-        batch.put(d.body().duplicate()).flip();
-        if (batch.remaining() > RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET + 4) {
-            batch.putInt(RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, (int) term);
-        }
-        AppendOutcome outcome;
-        synchronized (s.replica()) {
-            outcome = s.replica().onAppend(batch);
-        }
-        return GroupEntry.reply(outcome);
     }
 
     private byte[] applyDeleteRecords(GroupEntry.Decoded d) {
@@ -263,14 +507,14 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
     }
 
-    private byte[] applyDeleteTopic(GroupEntry.Decoded d) {
-        addTombstone(d.topicId());
+    /** Written in log order: the topic's partitions go at once, and later entries for it are refused. */
+    private void deleteTopic(UUID topicId) {
+        addTombstone(topicId);
         for (Map.Entry<PartitionId, Slot> e : new ArrayList<>(slots.entrySet())) {
-            if (e.getValue().topicId().equals(d.topicId())) {
+            if (e.getValue().topicId().equals(topicId)) {
                 drop(e.getKey(), e.getValue());
             }
         }
-        return GroupEntry.okLogStart(0);
     }
 
     /** Forgets a partition and deletes its log, excluding its other writers while doing so. */
@@ -292,7 +536,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
     }
 
     @Override
-    public byte[] checkpoint(long index) {
+    public byte[] checkpoint(long index, long logStartIndex) {
         List<Object[]> parts = new ArrayList<>();
         for (Map.Entry<PartitionId, Slot> e : slots.entrySet()) {
             LocalReplica r = e.getValue().replica();
@@ -326,6 +570,12 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
         byte[] out = new byte[b.position()];
         b.flip().get(out);
+        synchronized (this) {
+            // Entries up to index are applied and their records flushed above; the journal keeps
+            // what a follower may still need (from the Raft log's start) and what is not applied.
+            journal.checkpoint(index + 1, logStartIndex);
+            written.headMap(Math.min(logStartIndex, journal.firstIndex()), false).clear();
+        }
         return out;
     }
 
@@ -382,6 +632,11 @@ final class PartitionGroup implements ReplicatedStateMachine {
         for (Slot s : slots.values()) {
             synchronized (s.replica()) {
                 s.replica().closeOnOwner();
+            }
+        }
+        synchronized (this) {
+            if (journal != null) {
+                journal.close();
             }
         }
     }

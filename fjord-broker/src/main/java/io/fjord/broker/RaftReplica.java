@@ -58,8 +58,8 @@ final class RaftReplica implements PartitionReplica {
             return CompletableFuture.completedFuture(new AppendOutcome.Failed(
                     ProduceError.NOT_LEADER_OR_FOLLOWER, "node does not lead " + id + " (group " + group.id() + ")"));
         }
-        byte[] entry = GroupEntry.append(topicId, id, batch);
-        return group.submit(entry).handle((reply, err) -> {
+        // The batch is not copied: it stays in the request's buffer, which lives until we answer.
+        return group.submit(GroupEntry.append(topicId, id), batch).handle((reply, err) -> {
             if (err == null) {
                 return GroupEntry.decodeAppendReply(reply);
             }

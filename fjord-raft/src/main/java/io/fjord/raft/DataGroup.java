@@ -1,5 +1,6 @@
 package io.fjord.raft;
 
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -18,6 +19,14 @@ public interface DataGroup {
      * one thread are appended in submission order. Never blocks the caller.
      */
     CompletableFuture<byte[]> submit(byte[] entry);
+
+    /**
+     * Like {@link #submit(byte[])} for an entry whose {@code data} the state machine stores itself
+     * ({@link ReplicatedStateMachine#write}); only {@code header} goes into the Raft log. {@code
+     * data} is not copied: the caller keeps it unchanged and alive until the future completes, and
+     * the state machine may rewrite it in place.
+     */
+    CompletableFuture<byte[]> submit(byte[] header, ByteBuffer data);
 
     /** Leader, and every entry of earlier terms has been applied. */
     boolean isLeader();

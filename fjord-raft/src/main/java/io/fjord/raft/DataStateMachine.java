@@ -13,7 +13,15 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.server.raftlog.RaftLogIOException;
+import org.apache.ratis.statemachine.StateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
@@ -35,8 +43,14 @@ import org.slf4j.LoggerFactory;
 /**
  * Adapts a {@link ReplicatedStateMachine} to Ratis. Snapshot files hold the checkpoint bytes with
  * a magic, length and CRC32C, written to a temporary file, fsynced and renamed into place.
+ *
+ * <p>Entries with data use Ratis' {@link StateMachine.DataApi}: {@link #startTransaction} puts the
+ * header in the log data and the data in the state-machine data, which Ratis strips from the log
+ * entry before writing it and hands to {@link #write} instead; with state-machine data caching on,
+ * Ratis' log cache keeps stripped entries too, so it asks {@link #read} for what it sends to
+ * followers.
  */
-final class DataStateMachine extends BaseStateMachine {
+final class DataStateMachine extends BaseStateMachine implements StateMachine.DataApi {
     private static final Logger log = LoggerFactory.getLogger(DataStateMachine.class);
     private static final int MAGIC = 0x464a4350; // "FJCP"
     /** What {@link #takeSnapshot} returns when nothing was applied yet (Ratis' invalid index). */
@@ -46,11 +60,14 @@ final class DataStateMachine extends BaseStateMachine {
     private final ReplicatedStateMachine delegate;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final RaftNode node;
+    private final boolean fsyncBeforeAck;
+    private volatile boolean reconciled;
 
     DataStateMachine(int groupNo, ReplicatedStateMachine delegate, RaftNode node) {
         this.groupNo = groupNo;
         this.delegate = delegate;
         this.node = node;
+        this.fsyncBeforeAck = node.config().fsyncBeforeAck();
     }
 
     @Override
@@ -58,12 +75,13 @@ final class DataStateMachine extends BaseStateMachine {
         super.initialize(server, groupId, raftStorage);
         storage.init(raftStorage);
         SingleFileSnapshotInfo latest = storage.loadLatestSnapshot();
+        Path dir = raftStorage.getStorageDir().getStateMachineDir().toPath();
         if (latest == null) {
-            delegate.restore(null);
+            delegate.restore(null, 0, dir);
             return;
         }
         byte[] checkpoint = readCheckpoint(latest.getFile().getPath());
-        delegate.restore(checkpoint);
+        delegate.restore(checkpoint, latest.getIndex(), dir);
         setLastAppliedTermIndex(latest.getTermIndex());
         log.info("group {}: restored checkpoint at {}", groupNo, latest.getTermIndex());
     }
@@ -74,7 +92,117 @@ final class DataStateMachine extends BaseStateMachine {
     }
 
     @Override
+    public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+        if (request.getMessage() instanceof DataMessage m) {
+            return TransactionContext.newBuilder()
+                    .setStateMachine(this)
+                    .setClientRequest(request)
+                    .setLogData(m.header())
+                    .setStateMachineData(m.dataBytes())
+                    .setStateMachineContext(m)
+                    .build();
+        }
+        ByteString[] parts = DataMessage.split(request.getMessage().getContent());
+        if (parts != null) { // an entry with data submitted on another node
+            return TransactionContext.newBuilder()
+                    .setStateMachine(this)
+                    .setClientRequest(request)
+                    .setLogData(parts[0])
+                    .setStateMachineData(parts[1])
+                    .build();
+        }
+        return super.startTransaction(request);
+    }
+
+    /** Before the first call of this incarnation that touches written data: drop stale writes. */
+    private void reconcileOnce() {
+        if (reconciled) {
+            return;
+        }
+        synchronized (this) {
+            if (reconciled) {
+                return;
+            }
+            RaftLog raftLog;
+            try {
+                raftLog = getServer().join().getDivision(getGroupId()).getRaftLog();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            delegate.reconcile(index -> {
+                try {
+                    LogEntryProto e = raftLog.get(index);
+                    // An entry with data keeps a state-machine entry (emptied, with its size) in the log.
+                    return e != null
+                                    && e.hasStateMachineLogEntry()
+                                    && e.getStateMachineLogEntry().hasStateMachineEntry()
+                            ? e.getTerm()
+                            : -1;
+                } catch (RaftLogIOException ex) {
+                    return -1;
+                }
+            });
+            reconciled = true;
+        }
+    }
+
+    @Override
+    public CompletableFuture<?> write(LogEntryProto entry, TransactionContext trx) {
+        try {
+            reconcileOnce();
+            StateMachineLogEntryProto sm = entry.getStateMachineLogEntry();
+            boolean local = trx != null && trx.getStateMachineContext() instanceof DataMessage;
+            ByteBuffer data = local
+                    ? ((DataMessage) trx.getStateMachineContext()).data()
+                    : sm.getStateMachineEntry().getStateMachineData().asReadOnlyByteBuffer();
+            delegate.write(entry.getIndex(), entry.getTerm(), sm.getLogData().asReadOnlyByteBuffer(), data, local);
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            log.error("group {}: cannot store the data of entry {}", groupNo, entry.getIndex(), e);
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx) {
+        try {
+            reconcileOnce();
+            ByteBuffer data = delegate.read(
+                    entry.getIndex(), entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+            return CompletableFuture.completedFuture(UnsafeByteOperations.unsafeWrap(data));
+        } catch (RuntimeException e) {
+            log.error("group {}: cannot read the data of entry {}", groupNo, entry.getIndex(), e);
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> truncate(long index) {
+        try {
+            reconcileOnce();
+            delegate.truncate(index);
+            return CompletableFuture.completedFuture(null);
+        } catch (RuntimeException e) {
+            log.error("group {}: cannot truncate written data from entry {}", groupNo, index, e);
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> flush(long index) {
+        if (fsyncBeforeAck) {
+            try {
+                delegate.flush(index);
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        reconcileOnce();
         LogEntryProto entry = trx.getLogEntry();
         byte[] reply;
         try {
@@ -94,7 +222,13 @@ final class DataStateMachine extends BaseStateMachine {
         if (ti == null || ti.getIndex() <= 0) {
             return NO_SNAPSHOT;
         }
-        byte[] checkpoint = delegate.checkpoint(ti.getIndex());
+        long logStart;
+        try {
+            logStart = getServer().join().getDivision(getGroupId()).getRaftLog().getStartIndex();
+        } catch (IOException e) {
+            logStart = ti.getIndex();
+        }
+        byte[] checkpoint = delegate.checkpoint(ti.getIndex(), logStart);
         File target = storage.getSnapshotFile(ti.getTerm(), ti.getIndex());
         writeCheckpoint(target.toPath(), checkpoint);
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(target.toPath(), null), ti));

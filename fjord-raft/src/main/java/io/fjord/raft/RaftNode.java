@@ -5,6 +5,7 @@ import io.fjord.raft.kv.MetaGroup;
 import io.fjord.raft.kv.MetaStateMachine;
 import io.fjord.raft.kv.RaftKvStore;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
@@ -145,6 +146,10 @@ public final class RaftNode implements AutoCloseable {
         // Without fsync-before-ack, an entry counts as stored once it is in the OS page cache (a
         // killed process loses nothing); the fsync runs right after, off the write path.
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, !c.fsyncBeforeAck());
+        // Entries with data (produce batches) keep only a header in the Raft log; the state machine
+        // stores the data and serves it back for followers (Ratis' "caching enabled" means the
+        // state machine holds the data, so the log cache keeps the small stripped entries).
+        RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, true);
         // In-process submissions never retry, so the retry cache need not remember long.
         RaftServerConfigKeys.RetryCache.setExpiryTime(p, TimeDuration.valueOf(5, TimeUnit.SECONDS));
         // A data group's checkpoint describes partition logs that live outside Ratis, so shipping it
@@ -332,13 +337,14 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * Submits {@code entry} to data group {@code groupNo} through whichever member leads it (this
+     * Submits an entry with data to data group {@code groupNo} through whichever member leads it (this
      * node need not be a member). The Ratis client retries on leader changes.
      */
-    public CompletableFuture<byte[]> submitRemote(int groupNo, List<RaftPeerSpec> members, byte[] entry) {
+    public CompletableFuture<byte[]> submitRemote(
+            int groupNo, List<RaftPeerSpec> members, byte[] header, ByteBuffer data) {
         RaftClient client = remoteClients.computeIfAbsent(groupNo, no -> dataGroupClient(no, members));
         return client.async()
-                .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
+                .send(new DataMessage(header, data))
                 .thenApply(reply -> {
                     if (!reply.isSuccess()) {
                         throw new ReplicationException(
@@ -419,22 +425,31 @@ public final class RaftNode implements AutoCloseable {
 
         @Override
         public CompletableFuture<byte[]> submit(byte[] entry) {
+            return submit(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)));
+        }
+
+        @Override
+        public CompletableFuture<byte[]> submit(byte[] header, ByteBuffer data) {
+            return submit(new DataMessage(header, data));
+        }
+
+        private CompletableFuture<byte[]> submit(Message message) {
             CompletableFuture<byte[]> done = new CompletableFuture<>();
             try {
-                submitter.execute(() -> submitNow(entry, done));
+                submitter.execute(() -> submitNow(message, done));
             } catch (RuntimeException rejected) {
                 done.completeExceptionally(new io.fjord.raft.NotLeaderException("node is stopping", -1));
             }
             return done;
         }
 
-        private void submitNow(byte[] entry, CompletableFuture<byte[]> done) {
+        private void submitNow(Message message, CompletableFuture<byte[]> done) {
             RaftClientRequest request = RaftClientRequest.newBuilder()
                     .setClientId(clientId)
                     .setServerId(server.getId())
                     .setGroupId(gid)
                     .setCallId(callIds.incrementAndGet())
-                    .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
+                    .setMessage(message)
                     .setType(RaftClientRequest.writeRequestType())
                     .build();
             CompletableFuture<RaftClientReply> f;

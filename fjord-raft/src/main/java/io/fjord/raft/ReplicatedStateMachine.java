@@ -1,27 +1,78 @@
 package io.fjord.raft;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 
 /**
- * What a data group replicates, in Fjord's terms (no Ratis types): committed entries are applied
- * in log order on one thread per group, and checkpoints let the Raft log be purged.
+ * What a data group replicates, in Fjord's terms (no Ratis types).
+ *
+ * <p>Two kinds of entries. A plain entry ({@link DataGroup#submit(byte[])}) is held whole in the
+ * Raft log and only {@link #apply applied} once committed. An entry with data ({@link
+ * DataGroup#submit(byte[], ByteBuffer)}) keeps just its header in the Raft log: its data is handed
+ * to {@link #write} on every replica as the entry is appended (before it commits, in log order), and
+ * the state machine stores it where it will live; {@link #read} gives it back for a follower that
+ * needs it, {@link #truncate} takes back entries a new leader overwrote, and {@link #apply} later
+ * sees the header only. So each byte of data is written once per replica.
  *
  * <p>Threads: {@link #restore}, {@link #apply}, {@link #checkpoint} and {@link #leaderReady} run on
- * the group's apply thread, one at a time. {@link #leaderChanged} runs on a Raft thread, possibly
- * under a Raft lock: hand work off, never block.
+ * the group's apply thread, one at a time. {@link #write} and {@link #truncate} run one at a time in
+ * log order, on a Raft thread (not the apply thread). {@link #read} runs on any thread. {@link
+ * #leaderChanged} runs on a Raft thread, possibly under a Raft lock: hand work off, never block.
  */
 public interface ReplicatedStateMachine {
 
     /**
-     * Called once before any apply: restore the state described by {@code checkpoint} (from {@link
-     * #checkpoint}), or the empty state when it is null. Entries after the checkpoint's index are
-     * applied next.
+     * Called once before anything else: restore the state described by {@code checkpoint} (from
+     * {@link #checkpoint}, taken at {@code index}), or the empty state when it is null (index 0).
+     * Entries after {@code index} are applied next. {@code dir} is this group's own directory for
+     * state the state machine keeps besides checkpoints (it survives restarts).
      */
-    void restore(byte[] checkpoint);
+    void restore(byte[] checkpoint, long index, Path dir);
 
     /**
-     * Applies one committed entry. Must be deterministic (same entries, same state on every
-     * replica) and must not throw for bad input: encode the failure in the reply instead.
+     * Once after a restart, before the first {@link #write}, {@link #truncate}, {@link #read} or
+     * {@link #apply}: forget whatever was written ahead for entries the Raft log does not hold
+     * (written, but the log entry did not reach the disk, or was replaced since). {@code terms}
+     * tells the term of the log's entry at an index, or -1 when there is none with data.
+     */
+    default void reconcile(EntryTerms terms) {}
+
+    /** Looks up entries of the Raft log. */
+    @FunctionalInterface
+    interface EntryTerms {
+        long termOf(long index);
+    }
+
+    /**
+     * Stores the data of the entry at {@code index} (appended, not yet committed). Deterministic
+     * like {@link #apply}. Throw only when the data cannot be stored (a disk error): the replica then
+     * stops taking entries.
+     *
+     * @param local true on the leader that submitted it: {@code data} is the submitter's own,
+     *     writable buffer; false when it came from another replica ({@link #read} there), read-only
+     */
+    default void write(long index, long term, ByteBuffer header, ByteBuffer data, boolean local) {
+        throw new UnsupportedOperationException("entries with data are not supported");
+    }
+
+    /** The data of an entry this replica {@link #write wrote}, for a follower. Any thread. */
+    default ByteBuffer read(long index, ByteBuffer header) {
+        throw new UnsupportedOperationException("entries with data are not supported");
+    }
+
+    /** Entries from {@code index} on are gone from the log (never committed): undo their writes. */
+    default void truncate(long index) {}
+
+    /**
+     * The Raft log is about to be made durable up to {@code index}: make what {@link #write} stored
+     * for those entries at least as durable. Called only when acknowledgements wait for fsync.
+     */
+    default void flush(long index) {}
+
+    /**
+     * Applies one committed entry ({@code entry} is the header for an entry with data). Must be
+     * deterministic (same entries, same state on every replica) and must not throw for bad input:
+     * encode the failure in the reply instead.
      *
      * @return the reply handed to whoever submitted the entry (only on the leader that did)
      */
@@ -30,9 +81,10 @@ public interface ReplicatedStateMachine {
     /**
      * Makes everything applied so far durable and describes it. After this returns, Raft may purge
      * its log up to {@code index}, so the returned bytes plus the durable state must be enough to
-     * continue from {@code index}.
+     * continue from {@code index}. {@code logStartIndex} is the first entry the Raft log still holds:
+     * {@link #read} will not be asked for anything before it.
      */
-    byte[] checkpoint(long index);
+    byte[] checkpoint(long index, long logStartIndex);
 
     /** This node leads {@code term} and every entry of earlier terms has been applied. */
     default void leaderReady(long term) {}

@@ -549,17 +549,7 @@ public final class PartitionLog implements AutoCloseable {
         long nowMs = clockMs.getAsLong();
         if (offset <= segments.firstKey()) {
             // Everything goes: start over with an empty segment at the requested offset.
-            long base = Math.max(0, offset);
-            end = new End(Math.min(end.nextOffset, base), -1, 0);
-            ahead.clear();
-            List<Segment> all = new ArrayList<>(segments.values());
-            segments.clear();
-            all.forEach(Segment::markDeleted);
-            Segment s = Segment.create(dir, base, config, nowMs);
-            segments.put(base, s);
-            active = s;
-            logStartOffset = base;
-            CheckpointFile.write(dir.resolve(LOG_START_FILE), base);
+            startOver(Math.max(0, offset), nowMs);
         } else {
             Segment holder = segments.floorEntry(offset).getValue();
             // Hide the removed range from readers before touching files.
@@ -594,6 +584,36 @@ public final class PartitionLog implements AutoCloseable {
         flushedOffset.accumulateAndGet(active.nextOffset(), Math::min);
         lowerRecoveryPoint(active.baseOffset);
         return active.nextOffset();
+    }
+
+    /**
+     * Drops every batch: the log restarts, empty, at {@code offset}, which may lie above the old end
+     * (a replica told that the records before it are gone everywhere). Writer only.
+     */
+    public void restartAt(long offset) {
+        ensureOpen();
+        if (offset < 0) {
+            throw new IllegalArgumentException("negative offset " + offset);
+        }
+        startOver(offset, clockMs.getAsLong());
+        publish();
+        end = tail;
+        flushedOffset.set(offset);
+        lowerRecoveryPoint(offset);
+        advanceRecoveryPoint(offset, truncations);
+    }
+
+    private void startOver(long base, long nowMs) {
+        end = new End(Math.min(end.nextOffset, base), -1, 0);
+        ahead.clear();
+        List<Segment> all = new ArrayList<>(segments.values());
+        segments.clear();
+        all.forEach(Segment::markDeleted);
+        Segment s = Segment.create(dir, base, config, nowMs);
+        segments.put(base, s);
+        active = s;
+        logStartOffset = base;
+        CheckpointFile.write(dir.resolve(LOG_START_FILE), base);
     }
 
     /**
