@@ -173,8 +173,7 @@ final class GroupJournal implements AutoCloseable {
 
     void append(Written w) {
         byte[] name = w.partition().topic().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer p = ByteBuffer.allocate(
-                1 + 8 + 8 + 1 + 16 + 2 + name.length + 4 + 8 + 8 + 4 + 2 + w.reply().length);
+        ByteBuffer p = ByteBuffer.allocate(1 + 8 + 8 + 1 + 16 + 2 + name.length + 4 + 8 + 8 + 4 + 2 + w.reply().length);
         p.put(WRITTEN).putLong(w.index()).putLong(w.term()).put(w.type());
         p.putLong(w.topicId().getMostSignificantBits()).putLong(w.topicId().getLeastSignificantBits());
         p.putShort((short) name.length).put(name).putInt(w.partition().partition());
@@ -197,7 +196,8 @@ final class GroupJournal implements AutoCloseable {
                 out.write(rec);
             }
         } catch (IOException e) {
-            throw new StorageException("cannot append to the group journal", files.lastEntry().getValue(), e);
+            throw new StorageException(
+                    "cannot append to the group journal", files.lastEntry().getValue(), e);
         }
     }
 
@@ -206,7 +206,8 @@ final class GroupJournal implements AutoCloseable {
         try {
             out.force(false);
         } catch (IOException e) {
-            throw new StorageException("cannot fsync the group journal", files.lastEntry().getValue(), e);
+            throw new StorageException(
+                    "cannot fsync the group journal", files.lastEntry().getValue(), e);
         }
     }
 

@@ -4,9 +4,9 @@ import io.fjord.broker.GroupJournal.Written;
 import io.fjord.raft.ReplicatedStateMachine;
 import io.fjord.storage.LogConfig;
 import io.fjord.storage.LogManager;
+import io.fjord.storage.LogSlice;
 import io.fjord.storage.PartitionId;
 import io.fjord.storage.PartitionLog;
-import io.fjord.storage.LogSlice;
 import io.fjord.storage.ReadResult;
 import io.fjord.storage.RecordBatchHeader;
 import io.fjord.storage.StorageException;
@@ -20,10 +20,10 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.NavigableMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -74,6 +74,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private final Set<UUID> tombstoneSet = ConcurrentHashMap.newKeySet();
     /** What each entry with data did here, by Raft index (see {@link GroupJournal}). */
     private final ConcurrentSkipListMap<Long, Written> written = new ConcurrentSkipListMap<>();
+
     private GroupJournal journal;
     private long restoredIndex;
 
@@ -205,10 +206,11 @@ final class PartitionGroup implements ReplicatedStateMachine {
                 continue;
             }
             long[] cp = ends.get(id);
-            long committed =
-                    cp != null && cp[1] == topicId.getMostSignificantBits() && cp[2] == topicId.getLeastSignificantBits()
-                            ? cp[0]
-                            : 0; // created after the checkpoint
+            long committed = cp != null
+                            && cp[1] == topicId.getMostSignificantBits()
+                            && cp[2] == topicId.getLeastSignificantBits()
+                    ? cp[0]
+                    : 0; // created after the checkpoint
             long writeEnd = Math.max(committed, writeEnds.getOrDefault(id, committed));
             if (pl.logEndOffset() > writeEnd) {
                 log.info(
@@ -236,7 +238,10 @@ final class PartitionGroup implements ReplicatedStateMachine {
     public synchronized void reconcile(EntryTerms terms) {
         for (Written w : written.tailMap(restoredIndex, false).values()) {
             if (terms.termOf(w.index()) != w.term()) {
-                log.info("group {}: entries from {} were written but are not in the Raft log: undoing", groupNo, w.index());
+                log.info(
+                        "group {}: entries from {} were written but are not in the Raft log: undoing",
+                        groupNo,
+                        w.index());
                 truncate(w.index());
                 return;
             }
@@ -301,7 +306,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
                     index,
                     term,
                     d,
-                    GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted"));
+                    GroupEntry.failed(
+                            ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted"));
         }
         int size = batch.remaining();
         if (size > RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET + 4) {
@@ -344,7 +350,12 @@ final class PartitionGroup implements ReplicatedStateMachine {
         synchronized (s.replica()) {
             before = s.replica().partitionLog().logEndOffset();
             if (before < next) {
-                log.warn("{}: the leader no longer has records [{}, {}): this replica's log restarts at {}", d.partition(), before, next, next);
+                log.warn(
+                        "{}: the leader no longer has records [{}, {}): this replica's log restarts at {}",
+                        d.partition(),
+                        before,
+                        next,
+                        next);
                 s.replica().restartAt(next);
             }
         }
@@ -384,8 +395,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
         Slot s = slots.get(w.partition());
         if (s == null || !s.topicId().equals(w.topicId())) {
-            return GroupEntry.verdictPayload(
-                    GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + w.partition() + " was deleted"));
+            return GroupEntry.verdictPayload(GroupEntry.failed(
+                    ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + w.partition() + " was deleted"));
         }
         ReadResult r = s.replica().partitionLog().readAhead(w.base(), w.sizeBytes());
         if (r instanceof LogSlice slice) {
@@ -396,7 +407,10 @@ final class PartitionGroup implements ReplicatedStateMachine {
                     return out.flip();
                 }
             } catch (IOException e) {
-                throw new StorageException("cannot read entry " + index + " back", s.replica().partitionLog().dir(), e);
+                throw new StorageException(
+                        "cannot read entry " + index + " back",
+                        s.replica().partitionLog().dir(),
+                        e);
             }
         }
         return GroupEntry.gapPayload(w.next()); // retention or DeleteRecords removed the records
@@ -574,7 +588,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
             // Entries up to index are applied and their records flushed above; the journal keeps
             // what a follower may still need (from the Raft log's start) and what is not applied.
             journal.checkpoint(index + 1, logStartIndex);
-            written.headMap(Math.min(logStartIndex, journal.firstIndex()), false).clear();
+            written.headMap(Math.min(logStartIndex, journal.firstIndex()), false)
+                    .clear();
         }
         return out;
     }

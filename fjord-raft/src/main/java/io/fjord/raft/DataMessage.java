@@ -37,7 +37,8 @@ final class DataMessage implements Message {
 
     @Override
     public ByteString getContent() {
-        ByteBuffer frame = ByteBuffer.allocate(8).putInt(MAGIC).putInt(header.size()).flip();
+        ByteBuffer frame =
+                ByteBuffer.allocate(8).putInt(MAGIC).putInt(header.size()).flip();
         return UnsafeByteOperations.unsafeWrap(frame).concat(header).concat(dataBytes());
     }
 

@@ -343,15 +343,12 @@ public final class RaftNode implements AutoCloseable {
     public CompletableFuture<byte[]> submitRemote(
             int groupNo, List<RaftPeerSpec> members, byte[] header, ByteBuffer data) {
         RaftClient client = remoteClients.computeIfAbsent(groupNo, no -> dataGroupClient(no, members));
-        return client.async()
-                .send(new DataMessage(header, data))
-                .thenApply(reply -> {
-                    if (!reply.isSuccess()) {
-                        throw new ReplicationException(
-                                "group " + groupNo + ": " + reply.getException(), reply.getException());
-                    }
-                    return reply.getMessage().getContent().toByteArray();
-                });
+        return client.async().send(new DataMessage(header, data)).thenApply(reply -> {
+            if (!reply.isSuccess()) {
+                throw new ReplicationException("group " + groupNo + ": " + reply.getException(), reply.getException());
+            }
+            return reply.getMessage().getContent().toByteArray();
+        });
     }
 
     /** This node's role in the metadata group: LEADER, FOLLOWER, CANDIDATE, LISTENER or NONE. */

@@ -62,6 +62,7 @@ public final class PartitionLog implements AutoCloseable {
     private volatile End end;
     /** The log end: where the next append goes; above {@link #end} when appends wait for commit. */
     private volatile End tail;
+
     private volatile long logStartOffset;
     private final java.util.concurrent.atomic.AtomicLong flushedOffset = new java.util.concurrent.atomic.AtomicLong();
     /** Every segment that ends at or below this offset is on disk; guarded by {@code durableLock}. */
@@ -79,6 +80,7 @@ public final class PartitionLog implements AutoCloseable {
     private Segment active;
     /** Ends after each batch appended ahead of the high watermark, oldest first. */
     private final java.util.ArrayDeque<End> ahead = new java.util.ArrayDeque<>();
+
     private long unflushedBatches;
     private long lastFlushMs;
     private boolean closed;

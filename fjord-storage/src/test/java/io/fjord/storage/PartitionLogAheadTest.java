@@ -121,7 +121,9 @@ class PartitionLogAheadTest {
         opened.clear();
 
         PartitionLog again = open();
-        assertThat(again.highWatermark()).as("everything on disk is visible at open").isEqualTo(40);
+        assertThat(again.highWatermark())
+                .as("everything on disk is visible at open")
+                .isEqualTo(40);
         again.hideFrom(12);
         assertThat(again.highWatermark()).isEqualTo(12);
         assertThat(again.logEndOffset()).isEqualTo(40);
