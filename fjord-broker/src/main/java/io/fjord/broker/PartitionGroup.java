@@ -77,6 +77,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
 
     private GroupJournal journal;
     private long restoredIndex;
+    private boolean reconciled; // guarded by this
 
     /** Leadership events, for the broker (group coordinator shards, metadata). */
     interface Listener {
@@ -235,16 +236,33 @@ final class PartitionGroup implements ReplicatedStateMachine {
     }
 
     @Override
-    public synchronized void reconcile(EntryTerms terms) {
-        for (Written w : written.tailMap(restoredIndex, false).values()) {
+    public void reconcile(EntryTerms terms) {
+        List<Written> candidates;
+        synchronized (this) {
+            if (reconciled) {
+                return;
+            }
+            candidates = new ArrayList<>(written.tailMap(restoredIndex, false).values());
+        }
+        long firstStale = -1;
+        for (Written w : candidates) { // no lock held: the lookups take Raft's log lock
             if (terms.termOf(w.index()) != w.term()) {
+                firstStale = w.index();
+                break;
+            }
+        }
+        synchronized (this) {
+            if (reconciled) {
+                return;
+            }
+            if (firstStale >= 0) {
                 log.info(
                         "group {}: entries from {} were written but are not in the Raft log: undoing",
                         groupNo,
-                        w.index());
-                truncate(w.index());
-                return;
+                        firstStale);
+                truncate(firstStale);
             }
+            reconciled = true;
         }
     }
 

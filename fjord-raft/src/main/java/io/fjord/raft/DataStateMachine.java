@@ -114,36 +114,35 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         return super.startTransaction(request);
     }
 
-    /** Before the first call of this incarnation that touches written data: drop stale writes. */
+    /**
+     * Before the first call of this incarnation that touches written data: drop stale writes. Holds
+     * no lock of ours while it reads the Raft log (callers may hold Ratis' log lock); the delegate's
+     * {@link ReplicatedStateMachine#reconcile} tolerates concurrent calls.
+     */
     private void reconcileOnce() {
         if (reconciled) {
             return;
         }
-        synchronized (this) {
-            if (reconciled) {
-                return;
-            }
-            RaftLog raftLog;
-            try {
-                raftLog = getServer().join().getDivision(getGroupId()).getRaftLog();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            delegate.reconcile(index -> {
-                try {
-                    LogEntryProto e = raftLog.get(index);
-                    // An entry with data keeps a state-machine entry (emptied, with its size) in the log.
-                    return e != null
-                                    && e.hasStateMachineLogEntry()
-                                    && e.getStateMachineLogEntry().hasStateMachineEntry()
-                            ? e.getTerm()
-                            : -1;
-                } catch (RaftLogIOException ex) {
-                    return -1;
-                }
-            });
-            reconciled = true;
+        RaftLog raftLog;
+        try {
+            raftLog = getServer().join().getDivision(getGroupId()).getRaftLog();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
+        delegate.reconcile(index -> {
+            try {
+                LogEntryProto e = raftLog.get(index);
+                // An entry with data keeps a state-machine entry (emptied, with its size) in the log.
+                return e != null
+                                && e.hasStateMachineLogEntry()
+                                && e.getStateMachineLogEntry().hasStateMachineEntry()
+                        ? e.getTerm()
+                        : -1;
+            } catch (RaftLogIOException ex) {
+                return -1;
+            }
+        });
+        reconciled = true;
     }
 
     @Override

@@ -33,7 +33,9 @@ public interface ReplicatedStateMachine {
      * Once after a restart, before the first {@link #write}, {@link #truncate}, {@link #read} or
      * {@link #apply}: forget whatever was written ahead for entries the Raft log does not hold
      * (written, but the log entry did not reach the disk, or was replaced since). {@code terms}
-     * tells the term of the log's entry at an index, or -1 when there is none with data.
+     * tells the term of the log's entry at an index, or -1 when there is none with data. May be
+     * called more than once, concurrently, from different threads: only the first call counts, and
+     * lookups in {@code terms} must not happen under a lock that {@link #write} takes.
      */
     default void reconcile(EntryTerms terms) {}
 
