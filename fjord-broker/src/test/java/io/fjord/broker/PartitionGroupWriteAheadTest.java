@@ -1,0 +1,186 @@
+package io.fjord.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fjord.storage.LogConfig;
+import io.fjord.storage.LogManager;
+import io.fjord.storage.LogSlice;
+import io.fjord.storage.PartitionId;
+import io.fjord.storage.PartitionLog;
+import io.fjord.storage.RecordBatchHeader;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A data group's state machine driven directly, the way Ratis drives it (write at log append,
+ * apply at commit, read for followers, truncate on a new leader's overwrite, restart from a
+ * checkpoint plus the journal). The Raft side is played by the test; everything below is real.
+ */
+class PartitionGroupWriteAheadTest {
+    private static final PartitionId P0 = new PartitionId("t", 0);
+    private static final UUID TOPIC = UUID.randomUUID();
+    private static final LogConfig CONFIG = LogConfig.DEFAULT.withSegmentBytes(8192);
+
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    private record Node(LogManager logs, PartitionGroup group, Path state) {}
+
+    private Node open(String name, byte[] checkpoint, long index) {
+        LogManager logs = LogManager.open(dir.resolve(name).resolve("data"), id -> CONFIG, System::currentTimeMillis);
+        toClose.add(logs);
+        PartitionGroup g = new PartitionGroup(1, logs, id -> CONFIG, new PartitionGroup.Listener() {
+            @Override
+            public void leaderReady(int groupNo, long term) {}
+
+            @Override
+            public void leaderChanged(int groupNo, int leaderNodeId) {}
+        });
+        Path state = dir.resolve(name).resolve("sm");
+        g.restore(checkpoint, index, state);
+        toClose.add(g::close);
+        return new Node(logs, g, state);
+    }
+
+    private static ByteBuffer header() {
+        return ByteBuffer.wrap(GroupEntry.append(TOPIC, P0));
+    }
+
+    private static PartitionLog log(Node n) {
+        return n.group().partition(P0).replica().partitionLog();
+    }
+
+    private static AppendOutcome reply(byte[] r) {
+        return GroupEntry.decodeAppendReply(r);
+    }
+
+    /** The stored bytes of the batches that start in [from, to), written ahead or not. */
+    private static byte[] bytes(PartitionLog pl, long from, long to) throws IOException {
+        ByteBuffer out = ByteBuffer.allocate(1 << 20);
+        long at = from;
+        while (at < to) {
+            try (LogSlice s = (LogSlice) pl.readAhead(at, 1 << 20)) {
+                ByteBuffer b = s.toByteBuffer();
+                for (int pos = 0; pos < b.limit() && at < to; ) {
+                    int size = RecordBatchHeader.sizeBytes(b, pos);
+                    out.put(b.slice(pos, size));
+                    at = RecordBatchHeader.baseOffset(b, pos) + RecordBatchHeader.lastOffsetDelta(b, pos) + 1;
+                    pos += size;
+                }
+            }
+        }
+        byte[] a = new byte[out.position()];
+        out.flip().get(a);
+        return a;
+    }
+
+    @Test
+    void writesAreHiddenUntilAppliedAndTakenBackOnTruncation() {
+        Node n = open("a", null, 0);
+        n.group().reconcile(i -> -1);
+        for (long i = 1; i <= 3; i++) {
+            n.group().write(i, 1, header(), TestBatches.plain(2), true);
+        }
+        assertThat(log(n).logEndOffset()).isEqualTo(6);
+        assertThat(log(n).highWatermark()).isZero();
+
+        assertThat(reply(n.group().apply(1, 1, header()))).isEqualTo(new AppendOutcome.Appended(0, 1, 0, false));
+        assertThat(log(n).highWatermark()).isEqualTo(2);
+        n.group().apply(2, 1, header());
+        assertThat(log(n).highWatermark()).isEqualTo(4);
+
+        n.group().truncate(3); // a new leader overwrote entry 3
+        assertThat(log(n).logEndOffset()).isEqualTo(4);
+        n.group().write(3, 2, header(), TestBatches.plain(5), true);
+        assertThat(reply(n.group().apply(3, 2, header()))).isEqualTo(new AppendOutcome.Appended(4, 8, 0, false));
+        assertThat(log(n).highWatermark()).isEqualTo(9);
+    }
+
+    @Test
+    void followerFedFromTheLeadersReadsHoldTheSameBytesAndVerdicts() throws IOException {
+        Node leader = open("leader", null, 0);
+        Node follower = open("follower", null, 0);
+        leader.group().reconcile(i -> -1);
+        follower.group().reconcile(i -> -1);
+        List<ByteBuffer> sent = new ArrayList<>();
+        long index = 0;
+        // Idempotent batches, one retried (a duplicate), one out of sequence, plain ones between.
+        sent.add(TestBatches.idempotent(7, (short) 0, 0, 3));
+        sent.add(TestBatches.plain(2));
+        sent.add(TestBatches.idempotent(7, (short) 0, 0, 3)); // retry: duplicate
+        sent.add(TestBatches.idempotent(7, (short) 0, 9, 1)); // gap in sequence: refused
+        sent.add(TestBatches.idempotent(7, (short) 0, 3, 4));
+        Map<Long, byte[]> leaderReplies = new HashMap<>();
+        for (ByteBuffer b : sent) {
+            index++;
+            leader.group().write(index, 1, header(), b, true);
+        }
+        for (long i = 1; i <= index; i++) {
+            ByteBuffer payload = leader.group().read(i, header());
+            follower.group().write(i, 1, header(), payload.asReadOnlyBuffer(), false);
+        }
+        for (long i = 1; i <= index; i++) {
+            leaderReplies.put(i, leader.group().apply(i, 1, header()));
+            assertThat(follower.group().apply(i, 1, header())).isEqualTo(leaderReplies.get(i));
+        }
+        assertThat(reply(leaderReplies.get(3L))).isEqualTo(new AppendOutcome.Appended(0, 2, 0, true));
+        assertThat(reply(leaderReplies.get(4L))).isInstanceOf(AppendOutcome.Failed.class);
+        assertThat(log(leader).highWatermark())
+                .isEqualTo(9)
+                .isEqualTo(log(follower).highWatermark());
+        assertThat(bytes(log(follower), 0, 9)).isEqualTo(bytes(log(leader), 0, 9));
+    }
+
+    @Test
+    void restartKeepsCommittedAndWrittenEntriesAndDropsWritesTheRaftLogLost() throws IOException {
+        Node n = open("a", null, 0);
+        n.group().reconcile(i -> -1);
+        for (long i = 1; i <= 6; i++) {
+            n.group().write(i, 1, header(), TestBatches.plain(1), true);
+        }
+        n.group().apply(1, 1, header());
+        n.group().apply(2, 1, header());
+        byte[] checkpoint = n.group().checkpoint(2, 1);
+        n.group().apply(3, 1, header());
+        byte[] before = bytes(log(n), 0, 5);
+        // A crash: the files stay as they are (no clean close of the group).
+        n.logs().close();
+        toClose.clear();
+
+        Node again = open("a", checkpoint, 2);
+        assertThat(log(again).highWatermark())
+                .as("only the checkpoint is committed")
+                .isEqualTo(2);
+        assertThat(log(again).logEndOffset()).isEqualTo(6);
+        // The Raft log survived up to entry 5; entry 6's header was lost.
+        again.group().reconcile(i -> i <= 5 ? 1 : -1);
+        assertThat(log(again).logEndOffset()).isEqualTo(5);
+        for (long i = 3; i <= 5; i++) {
+            again.group().apply(i, 1, header());
+        }
+        assertThat(log(again).highWatermark()).isEqualTo(5);
+        assertThat(bytes(log(again), 0, 5)).isEqualTo(before);
+        again.group().write(6, 2, header(), TestBatches.plain(3), true);
+        assertThat(reply(again.group().apply(6, 2, header()))).isEqualTo(new AppendOutcome.Appended(5, 7, 0, false));
+        assertThat(Files.list(again.state()).count()).isPositive();
+    }
+}
