@@ -31,11 +31,11 @@ pick_java_home() {
     echo "$best"
 }
 
-# Rebuilds the jar when a source of a module it contains (storage, broker, wire, the benchmarks) is
+# Rebuilds the jar when a source of a module it contains (storage, raft, broker, wire, the benchmarks) is
 # newer than it.
 ensure_bench_jar() {
     local m srcs=("$bench_repo/pom.xml")
-    for m in fjord-storage fjord-broker fjord-wire fjord-bench; do srcs+=("$bench_repo/$m/src/main" "$bench_repo/$m/pom.xml"); done
+    for m in fjord-storage fjord-raft fjord-broker fjord-wire fjord-bench; do srcs+=("$bench_repo/$m/src/main" "$bench_repo/$m/pom.xml"); done
     if [[ ! -f "$bench_jar" || -n "$(find "${srcs[@]}" -newer "$bench_jar" -print -quit)" ]]; then
         echo "bench: building fjord-bench with $JAVA_HOME" >&2
         (cd "$bench_repo" && ./mvnw -B -q -pl fjord-bench -am package -DskipTests -Dspotless.check.skip=true) >&2
