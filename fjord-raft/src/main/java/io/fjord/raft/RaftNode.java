@@ -27,6 +27,7 @@ import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -451,7 +452,11 @@ public final class RaftNode implements AutoCloseable {
                     .build();
             CompletableFuture<RaftClientReply> f;
             try {
-                f = server.submitClientRequestAsync(request);
+                // The division itself takes client requests: calling it here skips the server's
+                // hop to its client thread pool (which this thread would only wait for).
+                f = server.getDivision(gid) instanceof RaftClientAsynchronousProtocol division
+                        ? division.submitClientRequestAsync(request)
+                        : server.submitClientRequestAsync(request);
             } catch (IOException | RuntimeException e) {
                 done.completeExceptionally(translate(e));
                 return;
