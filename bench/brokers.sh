@@ -16,7 +16,9 @@ stop_broker() {
     fi
     BROKER_PID=""
 }
-start_kafka() {
+# Writes Kafka's server.properties and log4j2 file under $TMP/kafka and formats its storage; sets
+# KAFKA_JVM (the JVM line of kafka-server-start.sh) and KAFKA_PROPS. Not timed by any benchmark.
+kafka_prepare() {
     local home="$TMP/kafka"
     mkdir -p "$home/data" "$home/logs"
     cat >"$home/server.properties" <<PROPS
@@ -47,12 +49,19 @@ ${KAFKA_EXTRA_PROPS:-}
 PROPS
     write_kafka_log4j "$home"
     # The JVM line of kafka-server-start.sh / kafka-run-class.sh (heap, G1 settings).
-    local jvm=("$JAVA" -server ${KAFKA_HEAP_OPTS:--Xms1G -Xmx1G} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    KAFKA_JVM=("$JAVA" -server ${KAFKA_HEAP_OPTS:--Xms1G -Xmx1G} -XX:+UseG1GC -XX:MaxGCPauseMillis=20
         -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
         -Dlog4j2.configurationFile="$home/log4j2.properties" -cp "$KAFKA_LIB/*")
-    "${jvm[@]}" kafka.tools.StorageTool format -t "$("${jvm[@]}" kafka.tools.StorageTool random-uuid | tail -1)" \
-        -c "$home/server.properties" >"$RESULTS/kafka-format.log" 2>&1
-    "${jvm[@]}" kafka.Kafka "$home/server.properties" >"$RESULTS/kafka-stdout.log" 2>&1 &
+    KAFKA_PROPS="$home/server.properties"
+    "${KAFKA_JVM[@]}" kafka.tools.StorageTool format \
+        -t "$("${KAFKA_JVM[@]}" kafka.tools.StorageTool random-uuid | tail -1)" \
+        -c "$KAFKA_PROPS" >"$RESULTS/kafka-format.log" 2>&1
+}
+
+start_kafka() {
+    local home="$TMP/kafka"
+    kafka_prepare
+    "${KAFKA_JVM[@]}" kafka.Kafka "$KAFKA_PROPS" >"$RESULTS/kafka-stdout.log" 2>&1 &
     BROKER_PID=$!
     BS="127.0.0.1:$KAFKA_PORT"
     wait_ready "$home/logs/server.log" "Kafka Server started"

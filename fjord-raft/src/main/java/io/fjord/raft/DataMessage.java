@@ -1,67 +1,164 @@
 package io.fjord.raft;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
- * An entry with data, as submitted on this node: {@link DataStateMachine} finds the submitter's
- * buffer again in the transaction, so the leader stores the data from it directly. Sent to another
- * node (a Ratis client), its bytes are framed, {@code magic:i32 headerLength:i32 header data}, and
- * {@link #split} takes them apart there.
+ * One Raft entry carrying one or more entries with data (parts), in submission order: a group's
+ * submitter packs what is queued into one entry, so Raft's per-entry costs are paid once for many
+ * produce batches. Layouts (big-endian):
+ *
+ * <pre>
+ * log data           = magic:i32 count:u16 (headerLength:i32 header){count}
+ * state-machine data = (dataLength:i32 data){count}
+ * framed (to another node) = frameMagic:i32 logDataLength:i32 logData stateMachineData
+ * </pre>
+ *
+ * <p>Part {@code i} of the entry at Raft index {@code n} has the id {@code n * }{@link #PARTS}
+ * {@code + i}: ids follow log order. Submitted on this node, {@link DataStateMachine} finds the
+ * submitters' buffers again in the transaction, so the leader stores the data from them directly.
  */
 final class DataMessage implements Message {
-    private static final int MAGIC = 0x464a4444; // "FJDD"
+    /** Ids per Raft index: at most this many parts per entry. */
+    static final int PARTS = 64;
 
-    private final ByteString header;
-    private final ByteBuffer data;
+    private static final int LOG_MAGIC = 0x464a444d; // "FJDM"
+    private static final int FRAME_MAGIC = 0x464a4444; // "FJDD"
 
-    DataMessage(byte[] header, ByteBuffer data) {
-        this.header = UnsafeByteOperations.unsafeWrap(header);
-        this.data = data;
+    private final List<byte[]> headers;
+    private final List<ByteBuffer> data;
+
+    DataMessage(List<byte[]> headers, List<ByteBuffer> data) {
+        this.headers = List.copyOf(headers);
+        this.data = List.copyOf(data);
     }
 
-    ByteString header() {
-        return header;
+    int parts() {
+        return headers.size();
     }
 
-    /** The submitter's buffer (writable, position to limit). */
-    ByteBuffer data() {
-        return data.duplicate();
+    /** Part {@code i}'s data: the submitter's buffer (writable, position to limit). */
+    ByteBuffer data(int i) {
+        return data.get(i).duplicate();
     }
 
-    ByteString dataBytes() {
-        return UnsafeByteOperations.unsafeWrap(data.asReadOnlyBuffer());
+    ByteString logData() {
+        int size = 6;
+        for (byte[] h : headers) {
+            size += 4 + h.length;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size).putInt(LOG_MAGIC).putShort((short) headers.size());
+        for (byte[] h : headers) {
+            b.putInt(h.length).put(h);
+        }
+        return UnsafeByteOperations.unsafeWrap(b.array());
+    }
+
+    /** The data parts, each behind its length, without copying them. */
+    ByteString stateMachineData() {
+        ByteString out = ByteString.EMPTY;
+        for (ByteBuffer d : data) {
+            out = out.concat(length(d.remaining())).concat(UnsafeByteOperations.unsafeWrap(d.asReadOnlyBuffer()));
+        }
+        return out;
+    }
+
+    static ByteString length(int n) {
+        return UnsafeByteOperations.unsafeWrap(ByteBuffer.allocate(4).putInt(n).array());
     }
 
     @Override
     public ByteString getContent() {
-        ByteBuffer frame =
-                ByteBuffer.allocate(8).putInt(MAGIC).putInt(header.size()).flip();
-        return UnsafeByteOperations.unsafeWrap(frame).concat(header).concat(dataBytes());
+        ByteString log = logData();
+        ByteBuffer frame = ByteBuffer.allocate(8).putInt(FRAME_MAGIC).putInt(log.size());
+        return UnsafeByteOperations.unsafeWrap(frame.array()).concat(log).concat(stateMachineData());
     }
 
     @Override
     public int size() {
-        return 8 + header.size() + data.remaining();
+        int size = 8 + 6;
+        for (int i = 0; i < headers.size(); i++) {
+            size += 4 + headers.get(i).length + 4 + data.get(i).remaining();
+        }
+        return size;
     }
 
-    /** Header and data of a framed entry with data, or null when {@code content} is not one. */
+    /** Log data and state-machine data of a framed message, or null when {@code content} is not one. */
     static ByteString[] split(ByteString content) {
         if (content.size() < 8) {
             return null;
         }
         ByteBuffer head = content.substring(0, 8).asReadOnlyByteBuffer();
         int len = head.getInt(4);
-        if (head.getInt(0) != MAGIC || len < 0 || len > content.size() - 8) {
+        if (head.getInt(0) != FRAME_MAGIC || len < 0 || len > content.size() - 8) {
             return null;
         }
         return new ByteString[] {content.substring(8, 8 + len), content.substring(8 + len)};
     }
 
+    /** The headers of an entry's parts, or null when {@code logData} is a plain entry's. */
+    static List<ByteBuffer> headers(ByteString logData) {
+        ByteBuffer b = logData.asReadOnlyByteBuffer();
+        if (b.remaining() < 6 || b.getInt(b.position()) != LOG_MAGIC) {
+            return null;
+        }
+        b.getInt();
+        int n = Short.toUnsignedInt(b.getShort());
+        List<ByteBuffer> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int len = b.getInt();
+            out.add(b.slice(b.position(), len));
+            b.position(b.position() + len);
+        }
+        return out;
+    }
+
+    /** The data parts of state-machine data (or of a leader's reads, same layout). */
+    static List<ByteBuffer> parts(ByteString stateMachineData) {
+        List<ByteBuffer> out = new ArrayList<>();
+        int at = 0;
+        while (at < stateMachineData.size()) {
+            int len = stateMachineData
+                    .substring(at, at + 4)
+                    .asReadOnlyByteBuffer()
+                    .getInt();
+            out.add(stateMachineData.substring(at + 4, at + 4 + len).asReadOnlyByteBuffer());
+            at += 4 + len;
+        }
+        return out;
+    }
+
+    /** Replies of an entry's parts, packed: count:u16 (length:i32 reply){count}. */
+    static byte[] packReplies(List<byte[]> replies) {
+        int size = 2;
+        for (byte[] r : replies) {
+            size += 4 + r.length;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size).putShort((short) replies.size());
+        for (byte[] r : replies) {
+            b.putInt(r.length).put(r);
+        }
+        return b.array();
+    }
+
+    static List<byte[]> unpackReplies(byte[] packed) {
+        ByteBuffer b = ByteBuffer.wrap(packed);
+        int n = Short.toUnsignedInt(b.getShort());
+        List<byte[]> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            byte[] r = new byte[b.getInt()];
+            b.get(r);
+            out.add(r);
+        }
+        return out;
+    }
+
     @Override
     public String toString() {
-        return "DataMessage[" + header.size() + " + " + data.remaining() + " bytes]";
+        return "DataMessage[" + headers.size() + " parts, " + size() + " bytes]";
     }
 }

@@ -13,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -77,11 +79,11 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         SingleFileSnapshotInfo latest = storage.loadLatestSnapshot();
         Path dir = raftStorage.getStorageDir().getStateMachineDir().toPath();
         if (latest == null) {
-            delegate.restore(null, 0, dir);
+            delegate.restore(null, -1, dir);
             return;
         }
         byte[] checkpoint = readCheckpoint(latest.getFile().getPath());
-        delegate.restore(checkpoint, latest.getIndex(), dir);
+        delegate.restore(checkpoint, lastIdOf(latest.getIndex()), dir);
         setLastAppliedTermIndex(latest.getTermIndex());
         log.info("group {}: restored checkpoint at {}", groupNo, latest.getTermIndex());
     }
@@ -97,8 +99,8 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
             return TransactionContext.newBuilder()
                     .setStateMachine(this)
                     .setClientRequest(request)
-                    .setLogData(m.header())
-                    .setStateMachineData(m.dataBytes())
+                    .setLogData(m.logData())
+                    .setStateMachineData(m.stateMachineData())
                     .setStateMachineContext(m)
                     .build();
         }
@@ -129,9 +131,9 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        delegate.reconcile(index -> {
+        delegate.reconcile(id -> {
             try {
-                LogEntryProto e = raftLog.get(index);
+                LogEntryProto e = raftLog.get(id / DataMessage.PARTS);
                 // An entry with data keeps a state-machine entry (emptied, with its size) in the log.
                 return e != null
                                 && e.hasStateMachineLogEntry()
@@ -150,11 +152,23 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         try {
             reconcileOnce();
             StateMachineLogEntryProto sm = entry.getStateMachineLogEntry();
-            boolean local = trx != null && trx.getStateMachineContext() instanceof DataMessage;
-            ByteBuffer data = local
-                    ? ((DataMessage) trx.getStateMachineContext()).data()
-                    : sm.getStateMachineEntry().getStateMachineData().asReadOnlyByteBuffer();
-            delegate.write(entry.getIndex(), entry.getTerm(), sm.getLogData().asReadOnlyByteBuffer(), data, local);
+            List<ByteBuffer> headers = DataMessage.headers(sm.getLogData());
+            DataMessage local = trx != null && trx.getStateMachineContext() instanceof DataMessage m ? m : null;
+            List<ByteBuffer> data = local != null
+                    ? null
+                    : DataMessage.parts(sm.getStateMachineEntry().getStateMachineData());
+            if (headers == null || (local == null ? data.size() : local.parts()) != headers.size()) {
+                throw new IllegalStateException("malformed entry with data at index " + entry.getIndex());
+            }
+            long first = entry.getIndex() * DataMessage.PARTS;
+            for (int i = 0; i < headers.size(); i++) {
+                delegate.write(
+                        first + i,
+                        entry.getTerm(),
+                        headers.get(i),
+                        local != null ? local.data(i) : data.get(i),
+                        local != null);
+            }
             return CompletableFuture.completedFuture(null);
         } catch (RuntimeException e) {
             log.error("group {}: cannot store the data of entry {}", groupNo, entry.getIndex(), e);
@@ -166,10 +180,18 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     public CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx) {
         try {
             reconcileOnce();
-            ByteBuffer data = delegate.read(
-                    entry.getIndex(),
-                    entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
-            return CompletableFuture.completedFuture(UnsafeByteOperations.unsafeWrap(data));
+            List<ByteBuffer> headers =
+                    DataMessage.headers(entry.getStateMachineLogEntry().getLogData());
+            if (headers == null) {
+                throw new IllegalStateException("entry " + entry.getIndex() + " carries no data");
+            }
+            long first = entry.getIndex() * DataMessage.PARTS;
+            ByteString out = ByteString.EMPTY;
+            for (int i = 0; i < headers.size(); i++) {
+                ByteBuffer part = delegate.read(first + i, headers.get(i));
+                out = out.concat(DataMessage.length(part.remaining())).concat(UnsafeByteOperations.unsafeWrap(part));
+            }
+            return CompletableFuture.completedFuture(out);
         } catch (RuntimeException e) {
             log.error("group {}: cannot read the data of entry {}", groupNo, entry.getIndex(), e);
             return CompletableFuture.failedFuture(e);
@@ -180,7 +202,7 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     public CompletableFuture<Void> truncate(long index) {
         try {
             reconcileOnce();
-            delegate.truncate(index);
+            delegate.truncate(index * DataMessage.PARTS);
             return CompletableFuture.completedFuture(null);
         } catch (RuntimeException e) {
             log.error("group {}: cannot truncate written data from entry {}", groupNo, index, e);
@@ -192,7 +214,7 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     public CompletableFuture<Void> flush(long index) {
         if (fsyncBeforeAck) {
             try {
-                delegate.flush(index);
+                delegate.flush(lastIdOf(index));
             } catch (RuntimeException e) {
                 return CompletableFuture.failedFuture(e);
             }
@@ -206,10 +228,18 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         LogEntryProto entry = trx.getLogEntry();
         byte[] reply;
         try {
-            reply = delegate.apply(
-                    entry.getIndex(),
-                    entry.getTerm(),
-                    entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+            ByteString logData = entry.getStateMachineLogEntry().getLogData();
+            List<ByteBuffer> headers = DataMessage.headers(logData);
+            long first = entry.getIndex() * DataMessage.PARTS;
+            if (headers == null) {
+                reply = delegate.apply(first, entry.getTerm(), logData.asReadOnlyByteBuffer());
+            } else {
+                List<byte[]> replies = new ArrayList<>(headers.size());
+                for (int i = 0; i < headers.size(); i++) {
+                    replies.add(delegate.apply(first + i, entry.getTerm(), headers.get(i)));
+                }
+                reply = DataMessage.packReplies(replies);
+            }
         } finally {
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         }
@@ -228,7 +258,7 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         } catch (IOException e) {
             logStart = ti.getIndex();
         }
-        byte[] checkpoint = delegate.checkpoint(ti.getIndex(), logStart);
+        byte[] checkpoint = delegate.checkpoint(lastIdOf(ti.getIndex()), logStart * DataMessage.PARTS);
         File target = storage.getSnapshotFile(ti.getTerm(), ti.getIndex());
         writeCheckpoint(target.toPath(), checkpoint);
         storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(target.toPath(), null), ti));
@@ -239,6 +269,11 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
             }
         });
         return ti.getIndex();
+    }
+
+    /** The last id of the entry at {@code index}: everything up to it is covered by that index. */
+    private static long lastIdOf(long index) {
+        return (index + 1) * DataMessage.PARTS - 1;
     }
 
     @Override

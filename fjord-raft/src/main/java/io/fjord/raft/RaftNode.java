@@ -14,8 +14,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
@@ -26,8 +25,8 @@ import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
+import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -344,12 +343,17 @@ public final class RaftNode implements AutoCloseable {
     public CompletableFuture<byte[]> submitRemote(
             int groupNo, List<RaftPeerSpec> members, byte[] header, ByteBuffer data) {
         RaftClient client = remoteClients.computeIfAbsent(groupNo, no -> dataGroupClient(no, members));
-        return client.async().send(new DataMessage(header, data)).thenApply(reply -> {
-            if (!reply.isSuccess()) {
-                throw new ReplicationException("group " + groupNo + ": " + reply.getException(), reply.getException());
-            }
-            return reply.getMessage().getContent().toByteArray();
-        });
+        return client.async()
+                .send(new DataMessage(List.of(header), List.of(data)))
+                .thenApply(reply -> {
+                    if (!reply.isSuccess()) {
+                        throw new ReplicationException(
+                                "group " + groupNo + ": " + reply.getException(), reply.getException());
+                    }
+                    return DataMessage.unpackReplies(
+                                    reply.getMessage().getContent().toByteArray())
+                            .get(0);
+                });
     }
 
     /** This node's role in the metadata group: LEADER, FOLLOWER, CANDIDATE, LISTENER or NONE. */
@@ -392,24 +396,85 @@ public final class RaftNode implements AutoCloseable {
             log.warn("raft server close: {}", e.toString());
         }
         for (Group g : groups.values()) {
-            g.submitter.shutdownNow();
+            g.stop();
         }
     }
 
-    /** A data group as seen from this node. */
+    /** An entry waiting for the group's submitter: plain ({@code plain} set) or with data. */
+    private record Submission(Message plain, byte[] header, ByteBuffer data, CompletableFuture<byte[]> done) {
+        int bytes() {
+            return plain != null ? plain.size() : header.length + data.remaining() + 8;
+        }
+    }
+
+    /**
+     * A data group as seen from this node. One submitter thread per group appends entries in
+     * submission order; entries with data that are queued together go into one Raft entry (up to
+     * {@link DataMessage#PARTS} of them and the largest entry size), so Raft's per-entry work is
+     * shared by every produce batch that arrived while the previous entry was being submitted.
+     */
     private final class Group implements DataGroup {
         private final int no;
         private final RaftGroupId gid;
-        private final ExecutorService submitter;
+        private final LinkedBlockingQueue<Submission> queue = new LinkedBlockingQueue<>();
+        private final Thread submitter;
+        private volatile boolean stopped;
 
         Group(int no) {
             this.no = no;
             this.gid = dataGroupId(no);
-            this.submitter = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "fjord-raft-submit-" + no);
-                t.setDaemon(true);
-                return t;
-            });
+            this.submitter =
+                    Thread.ofPlatform().name("fjord-raft-submit-" + no).daemon().start(this::submitLoop);
+        }
+
+        void stop() {
+            stopped = true;
+            submitter.interrupt();
+            Submission s;
+            while ((s = queue.poll()) != null) {
+                s.done().completeExceptionally(new io.fjord.raft.NotLeaderException("node is stopping", -1));
+            }
+        }
+
+        private void submitLoop() {
+            List<Submission> batch = new ArrayList<>();
+            while (!stopped) {
+                Submission first;
+                try {
+                    first = queue.take();
+                } catch (InterruptedException e) {
+                    break;
+                }
+                if (first.plain() != null) {
+                    submitNow(first.plain(), List.of(first), false);
+                    continue;
+                }
+                batch.clear();
+                batch.add(first);
+                int bytes = first.bytes();
+                Submission next;
+                while (batch.size() < DataMessage.PARTS
+                        && (next = queue.peek()) != null
+                        && next.plain() == null
+                        && bytes + next.bytes() <= config.maxEntryBytes()) {
+                    batch.add(queue.poll());
+                    bytes += next.bytes();
+                }
+                List<byte[]> headers = new ArrayList<>(batch.size());
+                List<ByteBuffer> data = new ArrayList<>(batch.size());
+                for (Submission s : batch) {
+                    headers.add(s.header());
+                    data.add(s.data());
+                }
+                List<Submission> subs = List.copyOf(batch);
+                try {
+                    submitNow(new DataMessage(headers, data), subs, true);
+                } catch (RuntimeException e) {
+                    log.error("group {}: submitting {} entries failed", no, subs.size(), e);
+                    subs.forEach(s -> s.done().completeExceptionally(e));
+                }
+            }
+            stop();
         }
 
         @Override
@@ -423,25 +488,25 @@ public final class RaftNode implements AutoCloseable {
 
         @Override
         public CompletableFuture<byte[]> submit(byte[] entry) {
-            return submit(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)));
+            return enqueue(new Submission(
+                    Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)), null, null, new CompletableFuture<>()));
         }
 
         @Override
         public CompletableFuture<byte[]> submit(byte[] header, ByteBuffer data) {
-            return submit(new DataMessage(header, data));
+            return enqueue(new Submission(null, header, data, new CompletableFuture<>()));
         }
 
-        private CompletableFuture<byte[]> submit(Message message) {
-            CompletableFuture<byte[]> done = new CompletableFuture<>();
-            try {
-                submitter.execute(() -> submitNow(message, done));
-            } catch (RuntimeException rejected) {
-                done.completeExceptionally(new io.fjord.raft.NotLeaderException("node is stopping", -1));
+        private CompletableFuture<byte[]> enqueue(Submission s) {
+            queue.add(s);
+            if (stopped) {
+                stop();
             }
-            return done;
+            return s.done();
         }
 
-        private void submitNow(Message message, CompletableFuture<byte[]> done) {
+        /** Submits one Raft entry; completes each submission with its reply (parts: packed). */
+        private void submitNow(Message message, List<Submission> subs, boolean parts) {
             RaftClientRequest request = RaftClientRequest.newBuilder()
                     .setClientId(clientId)
                     .setServerId(server.getId())
@@ -458,20 +523,28 @@ public final class RaftNode implements AutoCloseable {
                         ? division.submitClientRequestAsync(request)
                         : server.submitClientRequestAsync(request);
             } catch (IOException | RuntimeException e) {
-                done.completeExceptionally(translate(e));
+                RuntimeException t = translate(e);
+                subs.forEach(s -> s.done().completeExceptionally(t));
                 return;
             }
             f.whenComplete((reply, err) -> {
-                if (err != null) {
-                    done.completeExceptionally(translate(err));
-                } else if (reply.isSuccess()) {
-                    done.complete(reply.getMessage().getContent().toByteArray());
-                } else {
-                    Throwable e = reply.getNotLeaderException() != null
-                            ? reply.getNotLeaderException()
-                            : reply.getException();
-                    done.completeExceptionally(translate(e));
+                if (err == null && reply.isSuccess()) {
+                    byte[] content = reply.getMessage().getContent().toByteArray();
+                    if (!parts) {
+                        subs.get(0).done().complete(content);
+                        return;
+                    }
+                    List<byte[]> replies = DataMessage.unpackReplies(content);
+                    for (int i = 0; i < subs.size(); i++) {
+                        subs.get(i).done().complete(replies.get(i));
+                    }
+                    return;
                 }
+                Throwable e = err != null
+                        ? err
+                        : reply.getNotLeaderException() != null ? reply.getNotLeaderException() : reply.getException();
+                RuntimeException t = translate(e);
+                subs.forEach(s -> s.done().completeExceptionally(t));
             });
         }
 

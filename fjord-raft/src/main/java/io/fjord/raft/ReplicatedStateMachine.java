@@ -14,6 +14,10 @@ import java.nio.file.Path;
  * needs it, {@link #truncate} takes back entries a new leader overwrote, and {@link #apply} later
  * sees the header only. So each byte of data is written once per replica.
  *
+ * <p>Entries are named by <b>ids</b> that follow log order (not Raft indexes: a group's submitter
+ * packs queued entries with data into one Raft entry, so several ids share an index). Ids are only
+ * compared and used as keys here.
+ *
  * <p>Threads: {@link #restore}, {@link #apply}, {@link #checkpoint} and {@link #leaderReady} run on
  * the group's apply thread, one at a time. {@link #write} and {@link #truncate} run one at a time in
  * log order, on a Raft thread (not the apply thread). {@link #read} runs on any thread. {@link
@@ -23,17 +27,17 @@ public interface ReplicatedStateMachine {
 
     /**
      * Called once before anything else: restore the state described by {@code checkpoint} (from
-     * {@link #checkpoint}, taken at {@code index}), or the empty state when it is null (index 0).
-     * Entries after {@code index} are applied next. {@code dir} is this group's own directory for
-     * state the state machine keeps besides checkpoints (it survives restarts).
+     * {@link #checkpoint}, covering entries up to id {@code lastId}), or the empty state when it is
+     * null (lastId -1). Entries after {@code lastId} are applied next. {@code dir} is this group's
+     * own directory for state the state machine keeps besides checkpoints (it survives restarts).
      */
-    void restore(byte[] checkpoint, long index, Path dir);
+    void restore(byte[] checkpoint, long lastId, Path dir);
 
     /**
      * Once after a restart, before the first {@link #write}, {@link #truncate}, {@link #read} or
      * {@link #apply}: forget whatever was written ahead for entries the Raft log does not hold
      * (written, but the log entry did not reach the disk, or was replaced since). {@code terms}
-     * tells the term of the log's entry at an index, or -1 when there is none with data. May be
+     * tells the term of the Raft log's entry holding an id, or -1 when there is none with data. May be
      * called more than once, concurrently, from different threads: only the first call counts, and
      * lookups in {@code terms} must not happen under a lock that {@link #write} takes.
      */
@@ -42,34 +46,34 @@ public interface ReplicatedStateMachine {
     /** Looks up entries of the Raft log. */
     @FunctionalInterface
     interface EntryTerms {
-        long termOf(long index);
+        long termOf(long id);
     }
 
     /**
-     * Stores the data of the entry at {@code index} (appended, not yet committed). Deterministic
+     * Stores the data of entry {@code id} (appended, not yet committed). Deterministic
      * like {@link #apply}. Throw only when the data cannot be stored (a disk error): the replica then
      * stops taking entries.
      *
      * @param local true on the leader that submitted it: {@code data} is the submitter's own,
      *     writable buffer; false when it came from another replica ({@link #read} there), read-only
      */
-    default void write(long index, long term, ByteBuffer header, ByteBuffer data, boolean local) {
+    default void write(long id, long term, ByteBuffer header, ByteBuffer data, boolean local) {
         throw new UnsupportedOperationException("entries with data are not supported");
     }
 
     /** The data of an entry this replica {@link #write wrote}, for a follower. Any thread. */
-    default ByteBuffer read(long index, ByteBuffer header) {
+    default ByteBuffer read(long id, ByteBuffer header) {
         throw new UnsupportedOperationException("entries with data are not supported");
     }
 
-    /** Entries from {@code index} on are gone from the log (never committed): undo their writes. */
-    default void truncate(long index) {}
+    /** Entries from id {@code fromId} on are gone from the log (never committed): undo their writes. */
+    default void truncate(long fromId) {}
 
     /**
-     * The Raft log is about to be made durable up to {@code index}: make what {@link #write} stored
-     * for those entries at least as durable. Called only when acknowledgements wait for fsync.
+     * The Raft log is about to be made durable up to id {@code lastId}: make what {@link #write}
+     * stored for those entries at least as durable. Called only when acknowledgements wait for fsync.
      */
-    default void flush(long index) {}
+    default void flush(long lastId) {}
 
     /**
      * Applies one committed entry ({@code entry} is the header for an entry with data). Must be
@@ -78,15 +82,15 @@ public interface ReplicatedStateMachine {
      *
      * @return the reply handed to whoever submitted the entry (only on the leader that did)
      */
-    byte[] apply(long index, long term, ByteBuffer entry);
+    byte[] apply(long id, long term, ByteBuffer entry);
 
     /**
-     * Makes everything applied so far durable and describes it. After this returns, Raft may purge
-     * its log up to {@code index}, so the returned bytes plus the durable state must be enough to
-     * continue from {@code index}. {@code logStartIndex} is the first entry the Raft log still holds:
-     * {@link #read} will not be asked for anything before it.
+     * Makes everything applied so far (up to id {@code lastId}) durable and describes it. After this
+     * returns, Raft may purge its log up to there, so the returned bytes plus the durable state must
+     * be enough to continue after {@code lastId}. {@link #read} will not be asked for ids below
+     * {@code firstKeptId} (the Raft log's start) any more.
      */
-    byte[] checkpoint(long index, long logStartIndex);
+    byte[] checkpoint(long lastId, long firstKeptId);
 
     /** This node leads {@code term} and every entry of earlier terms has been applied. */
     default void leaderReady(long term) {}
