@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.zip.CRC32C;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
@@ -64,6 +65,13 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     private final RaftNode node;
     private final boolean fsyncBeforeAck;
     private volatile boolean reconciled;
+    /**
+     * The data of the entries read last, by Raft index: every follower asks for the same entries at
+     * about the same time, so the partition logs are read once per entry, not once per follower.
+     */
+    private final ConcurrentSkipListMap<Long, ByteString> recentReads = new ConcurrentSkipListMap<>();
+
+    private static final int RECENT_READS = 16;
 
     DataStateMachine(int groupNo, ReplicatedStateMachine delegate, RaftNode node) {
         this.groupNo = groupNo;
@@ -180,6 +188,10 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     public CompletableFuture<ByteString> read(LogEntryProto entry, TransactionContext trx) {
         try {
             reconcileOnce();
+            ByteString cached = recentReads.get(entry.getIndex());
+            if (cached != null) {
+                return CompletableFuture.completedFuture(cached);
+            }
             List<ByteBuffer> headers =
                     DataMessage.headers(entry.getStateMachineLogEntry().getLogData());
             if (headers == null) {
@@ -190,6 +202,10 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
             for (int i = 0; i < headers.size(); i++) {
                 ByteBuffer part = delegate.read(first + i, headers.get(i));
                 out = out.concat(DataMessage.length(part.remaining())).concat(UnsafeByteOperations.unsafeWrap(part));
+            }
+            recentReads.put(entry.getIndex(), out);
+            while (recentReads.size() > RECENT_READS) {
+                recentReads.pollFirstEntry();
             }
             return CompletableFuture.completedFuture(out);
         } catch (RuntimeException e) {
@@ -202,6 +218,7 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     public CompletableFuture<Void> truncate(long index) {
         try {
             reconcileOnce();
+            recentReads.tailMap(index, true).clear();
             delegate.truncate(index * DataMessage.PARTS);
             return CompletableFuture.completedFuture(null);
         } catch (RuntimeException e) {
