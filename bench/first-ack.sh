@@ -36,7 +36,8 @@ ensure_bench_jar
 TMP="$(mktemp -d /tmp/fjord-first-ack.XXXXXX)"
 RESULTS="$TMP/logs"
 mkdir -p "$RESULTS"
-trap 'rm -rf "$TMP"' EXIT
+FAILED=0
+trap 'if (( FAILED )); then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi' EXIT
 . "$REPO/bench/brokers.sh"
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 PROBE=("$JAVA" -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
@@ -46,8 +47,13 @@ declare -A VALUES # "broker case figure" -> space-separated values
 probe() { # BROKER CASE TOPIC -- COMMAND...
     local broker=$1 case=$2 topic=$3 bs; shift 4
     bs="127.0.0.1:$([[ $broker == kafka ]] && echo $KAFKA_PORT || echo $FJORD_PORT)"
-    local out
-    out="$("${PROBE[@]}" "$bs" "$topic" "$RESULTS/$broker-$case.log" -- "$@")"
+    local out log="$RESULTS/$broker-$case-$topic.log"
+    if ! out="$("${PROBE[@]}" "$bs" "$topic" "$log" -- "$@")"; then
+        log "$broker $case: no acknowledgement; the broker's log ends with:"
+        tail -20 "$log" >&2
+        FAILED=1
+        return 0
+    fi
     log "$broker $case: $(echo "$out" | tr '\n' ' ')"
     local k v
     while IFS='=' read -r k v; do
