@@ -364,7 +364,7 @@ public final class Broker implements AutoCloseable {
             if (System.currentTimeMillis() > deadlineMs || closed) {
                 throw new IllegalStateException("timed out waiting for " + what);
             }
-            pause(20);
+            pause(5);
         }
     }
 

@@ -312,7 +312,9 @@ final class PartitionGroup implements ReplicatedStateMachine {
                     return writeGap(index, term, d, data.getLong(data.position() + 4));
                 }
                 case GroupEntry.PAYLOAD_BATCH -> {
-                    batch = copyOf(data.duplicate().position(data.position() + 4));
+                    // Stored by the leader: offsets and epoch are already the ones this replica
+                    // assigns, so the (read-only) bytes are written as they are, without a copy.
+                    batch = data.slice(data.position() + 4, data.remaining() - 4);
                     leaderBase = RecordBatchHeader.baseOffset(batch, 0);
                 }
                 default -> batch = copyOf(data);
@@ -328,8 +330,16 @@ final class PartitionGroup implements ReplicatedStateMachine {
                             ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted"));
         }
         int size = batch.remaining();
-        if (size > RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET + 4) {
-            batch.putInt(batch.position() + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, (int) term);
+        int epochAt = batch.position() + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET;
+        if (size > RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET + 4 && batch.getInt(epochAt) != (int) term) {
+            if (batch.isReadOnly()) {
+                batch = copyOf(batch);
+                epochAt = RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET;
+            }
+            batch.putInt(epochAt, (int) term);
+        }
+        if (batch.isReadOnly() && leaderBase != s.replica().partitionLog().logEndOffset()) {
+            batch = copyOf(batch); // the offsets will differ (reported below): the log rewrites them
         }
         AppendOutcome outcome;
         synchronized (s.replica()) {

@@ -104,6 +104,11 @@ public final class RaftNode implements AutoCloseable {
         }
         RaftNode node = new RaftNode(config, dataFactory);
         node.server.start();
+        if (config.metaVoters().size() == 1 && config.metaVoters().get(0).nodeId() == config.nodeId()) {
+            // A lone voter elects itself within its first election timeout (50-150 ms): be ready
+            // for the first metadata call, so it is not refused and retried a client back-off later.
+            node.awaitMetaLeader(System.currentTimeMillis() + 2L * config.electionTimeoutMinMs());
+        }
         log.info(
                 "raft node {} serving on {}:{} (groups: {})",
                 config.nodeId(),
@@ -354,6 +359,24 @@ public final class RaftNode implements AutoCloseable {
                                     reply.getMessage().getContent().toByteArray())
                             .get(0);
                 });
+    }
+
+    /** Polls (every 2 ms, until the deadline) for this node to lead the metadata group, ready. */
+    private void awaitMetaLeader(long deadlineMs) {
+        while (System.currentTimeMillis() < deadlineMs) {
+            try {
+                DivisionInfo info = server.getDivision(META_GROUP).getInfo();
+                if (info.isLeader() && info.isLeaderReady()) {
+                    return;
+                }
+                Thread.sleep(2); // polling a condition with a deadline
+            } catch (IOException e) {
+                return; // not there yet: the metadata client's retries take over
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /** This node's role in the metadata group: LEADER, FOLLOWER, CANDIDATE, LISTENER or NONE. */

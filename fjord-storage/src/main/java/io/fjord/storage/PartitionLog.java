@@ -293,8 +293,8 @@ public final class PartitionLog implements AutoCloseable {
     /**
      * Validates and appends record batches (v2, back to back from the buffer's position to its
      * limit). Assigns offsets by rewriting each batch's baseOffset <em>in the given buffer</em>
-     * (which must be writable); the CRC does not cover it, so it stays valid. Either every batch is
-     * appended or none is.
+     * (which must be writable, unless every batch already carries the offset it gets); the CRC does
+     * not cover it, so it stays valid. Either every batch is appended or none is.
      *
      * @throws StorageException when the disk fails; nothing of the append is visible then
      */
@@ -338,7 +338,10 @@ public final class PartitionLog implements AutoCloseable {
         long next = first;
         long maxTs = Long.MIN_VALUE;
         for (int pos = start; pos < limit; ) {
-            batches.putLong(pos + RecordBatchHeader.BASE_OFFSET_OFFSET, next);
+            if (RecordBatchHeader.baseOffset(batches, pos) != next) {
+                // (a read-only buffer is fine when its offsets are already the ones assigned)
+                batches.putLong(pos + RecordBatchHeader.BASE_OFFSET_OFFSET, next);
+            }
             next += RecordBatchHeader.lastOffsetDelta(batches, pos) + 1;
             maxTs = Math.max(maxTs, RecordBatchHeader.maxTimestamp(batches, pos));
             pos += RecordBatchHeader.sizeBytes(batches, pos);
