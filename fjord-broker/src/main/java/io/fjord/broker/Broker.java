@@ -68,6 +68,13 @@ public final class Broker implements AutoCloseable {
     private final LogManager logs;
     private final RaftNode raft;
     private final KvStore kv;
+    /**
+     * Set with {@link #kv} once the Raft server is up. Data groups may become leaders while it
+     * starts (before the constructor has the node): their leadership is published then.
+     */
+    private volatile boolean kvReady;
+
+    private final List<long[]> leadersToPublish = new ArrayList<>(); // guarded by itself
     private final ClusterState view = new ClusterState();
     private final Map<Integer, PartitionGroup> partitionGroups = new ConcurrentHashMap<>();
     private final Map<PartitionId, RaftReplica> replicas = new ConcurrentHashMap<>();
@@ -112,6 +119,13 @@ public final class Broker implements AutoCloseable {
             node = RaftNode.start(raftConfig(config), this::newPartitionGroup);
             this.raft = node;
             this.kv = node.kv();
+            List<long[]> early;
+            synchronized (leadersToPublish) {
+                kvReady = true;
+                early = List.copyOf(leadersToPublish);
+                leadersToPublish.clear();
+            }
+            early.forEach(l -> publishLeader((int) l[0], l[1]));
         } catch (IOException | RuntimeException e) {
             if (node != null) {
                 node.close();
@@ -405,6 +419,14 @@ public final class Broker implements AutoCloseable {
     }
 
     private void publishLeader(int groupNo, long term) {
+        if (!kvReady) {
+            synchronized (leadersToPublish) {
+                if (!kvReady) {
+                    leadersToPublish.add(new long[] {groupNo, term});
+                    return;
+                }
+            }
+        }
         Map<String, String> m = new java.util.LinkedHashMap<>();
         m.put("node", Integer.toString(config.nodeId()));
         m.put("term", Long.toString(term));
