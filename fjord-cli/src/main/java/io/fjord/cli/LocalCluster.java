@@ -393,9 +393,17 @@ final class LocalCluster {
                     return;
                 }
                 if (System.nanoTime() > deadlineNs) {
+                    StringBuilder tails = new StringBuilder();
+                    for (int id : waiting) {
+                        tails.append("\nthe end of ")
+                                .append(logFile(id))
+                                .append(":\n")
+                                .append(logTail(id, 40));
+                    }
                     throw new IOException("not serving after " + timeout.toSeconds() + " s: "
                             + (waiting.isEmpty() ? "the consumer offsets topic has no leaders yet" : "nodes " + waiting)
-                            + (lastProblem.isEmpty() ? "" : " (" + lastProblem + ")"));
+                            + (lastProblem.isEmpty() ? "" : " (" + lastProblem + ")")
+                            + tails);
                 }
                 Thread.sleep(POLL_INTERVAL_MS); // between probes
             }
