@@ -51,6 +51,9 @@ import org.slf4j.LoggerFactory;
  * refused). A marker file in each partition directory ({@value #MARKER}) says which group and topic
  * id own it, so a restart finds them before any entry is replayed.
  *
+ * <p>Entries are named by ids that follow log order (several per Raft entry, see {@link
+ * ReplicatedStateMachine}); parameters and journal fields called {@code index} hold such ids.
+ *
  * <p>Threads: {@link #write}, {@link #truncate}, {@link #reconcile} on a Raft thread, one at a time
  * (and synchronized on this); {@link #apply}, {@link #checkpoint}, {@link #restore} on the apply
  * thread; {@link #read}, {@link #partition} and {@link #housekeeping} on any thread. Writers of one
@@ -76,7 +79,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private final ConcurrentSkipListMap<Long, Written> written = new ConcurrentSkipListMap<>();
 
     private GroupJournal journal;
-    private long restoredIndex;
+    private long restoredId;
     private boolean reconciled; // guarded by this
 
     /** Leadership events, for the broker (group coordinator shards, metadata). */
@@ -156,8 +159,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
     // ---- ReplicatedStateMachine
 
     @Override
-    public void restore(byte[] checkpoint, long index, Path stateDir) {
-        restoredIndex = index;
+    public void restore(byte[] checkpoint, long lastId, Path stateDir) {
+        restoredId = lastId;
         Map<PartitionId, long[]> ends = new HashMap<>(); // end offset, topic id msb, lsb
         if (checkpoint != null) {
             ByteBuffer b = ByteBuffer.wrap(checkpoint);
@@ -181,15 +184,16 @@ final class PartitionGroup implements ReplicatedStateMachine {
             }
         }
         journal = new GroupJournal(stateDir);
-        // Where each partition's writes ahead of the checkpoint ended, by the journal.
-        Map<PartitionId, Long> writeEnds = new HashMap<>();
+        // Where each partition's writes after the checkpoint ended, by the journal (per topic id:
+        // a partition of a deleted topic's name may have been recreated since).
+        Map<String, Long> writeEnds = new HashMap<>();
         for (Written w : journal.load()) {
             written.put(w.index(), w);
-            if (w.index() <= index) {
+            if (w.index() <= lastId) {
                 continue;
             }
             if (w.movesEnd()) {
-                writeEnds.merge(w.partition(), w.next(), Math::max);
+                writeEnds.merge(w.partition() + "/" + w.topicId(), w.next(), Math::max);
             } else if (w.type() == GroupEntry.DELETE_TOPIC) {
                 addTombstone(w.topicId());
             }
@@ -212,7 +216,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
                             && cp[2] == topicId.getLeastSignificantBits()
                     ? cp[0]
                     : 0; // created after the checkpoint
-            long writeEnd = Math.max(committed, writeEnds.getOrDefault(id, committed));
+            long writeEnd = Math.max(committed, writeEnds.getOrDefault(id + "/" + topicId, committed));
             if (pl.logEndOffset() > writeEnd) {
                 log.info(
                         "{}: cutting {} -> {}: written, but its Raft entry was not (group {})",
@@ -242,7 +246,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
             if (reconciled) {
                 return;
             }
-            candidates = new ArrayList<>(written.tailMap(restoredIndex, false).values());
+            candidates = new ArrayList<>(written.tailMap(restoredId, false).values());
         }
         long firstStale = -1;
         for (Written w : candidates) { // no lock held: the lookups take Raft's log lock
@@ -578,7 +582,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
     }
 
     @Override
-    public byte[] checkpoint(long index, long logStartIndex) {
+    public byte[] checkpoint(long lastId, long firstKeptId) {
         List<Object[]> parts = new ArrayList<>();
         for (Map.Entry<PartitionId, Slot> e : slots.entrySet()) {
             LocalReplica r = e.getValue().replica();
@@ -613,11 +617,10 @@ final class PartitionGroup implements ReplicatedStateMachine {
         byte[] out = new byte[b.position()];
         b.flip().get(out);
         synchronized (this) {
-            // Entries up to index are applied and their records flushed above; the journal keeps
+            // Entries up to lastId are applied and their records flushed above; the journal keeps
             // what a follower may still need (from the Raft log's start) and what is not applied.
-            journal.checkpoint(index + 1, logStartIndex);
-            written.headMap(Math.min(logStartIndex, journal.firstIndex()), false)
-                    .clear();
+            journal.checkpoint(lastId + 1, firstKeptId);
+            written.headMap(Math.min(firstKeptId, journal.firstIndex()), false).clear();
         }
         return out;
     }
