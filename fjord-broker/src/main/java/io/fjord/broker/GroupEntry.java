@@ -147,6 +147,11 @@ final class GroupEntry {
                 .array();
     }
 
+    /** The reply to an entry for a partition whose topic this group deleted. */
+    static byte[] topicDeleted(PartitionId id) {
+        return failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + id + " was deleted");
+    }
+
     static byte[] reply(AppendOutcome outcome) {
         return switch (outcome) {
             case AppendOutcome.Appended a -> okAppend(a);

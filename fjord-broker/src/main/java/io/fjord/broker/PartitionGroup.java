@@ -303,11 +303,9 @@ final class PartitionGroup implements ReplicatedStateMachine {
             return nothingStored(
                     index, term, d, GroupEntry.failed(ProduceError.CORRUPT_MESSAGE, "unknown entry type " + d.type()));
         }
-        ByteBuffer batch;
+        ByteBuffer batch = data;
         long leaderBase = -1;
-        if (local) {
-            batch = data.isReadOnly() ? copyOf(data) : data;
-        } else {
+        if (!local) {
             switch (GroupEntry.payloadKind(data)) {
                 case GroupEntry.PAYLOAD_VERDICT -> {
                     return nothingStored(index, term, d, GroupEntry.payloadBody(data));
@@ -316,35 +314,22 @@ final class PartitionGroup implements ReplicatedStateMachine {
                     return writeGap(index, term, d, data.getLong(data.position() + 4));
                 }
                 case GroupEntry.PAYLOAD_BATCH -> {
-                    // Stored by the leader: offsets and epoch are already the ones this replica
-                    // assigns, so the (read-only) bytes are written as they are, without a copy.
+                    // Stored by the leader: offsets and epoch are normally the ones this replica
+                    // assigns, so the bytes are written as they arrive (see stamp).
                     batch = data.slice(data.position() + 4, data.remaining() - 4);
                     leaderBase = RecordBatchHeader.baseOffset(batch, 0);
                 }
-                default -> batch = copyOf(data);
+                default -> {
+                    // a raw batch, from a submitter on another node
+                }
             }
         }
         Slot s = slotForEntry(d);
         if (s == null) {
-            return nothingStored(
-                    index,
-                    term,
-                    d,
-                    GroupEntry.failed(
-                            ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted"));
+            return nothingStored(index, term, d, GroupEntry.topicDeleted(d.partition()));
         }
         int size = batch.remaining();
-        int epochAt = batch.position() + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET;
-        if (size > RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET + 4 && batch.getInt(epochAt) != (int) term) {
-            if (batch.isReadOnly()) {
-                batch = copyOf(batch);
-                epochAt = RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET;
-            }
-            batch.putInt(epochAt, (int) term);
-        }
-        if (batch.isReadOnly() && leaderBase != s.replica().partitionLog().logEndOffset()) {
-            batch = copyOf(batch); // the offsets will differ (reported below): the log rewrites them
-        }
+        batch = stamp(batch, term, s.replica().partitionLog().logEndOffset());
         AppendOutcome outcome;
         synchronized (s.replica()) {
             outcome = s.replica().onAppendAhead(batch);
@@ -376,7 +361,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private Written writeGap(long index, long term, GroupEntry.Decoded d, long next) {
         Slot s = slotForEntry(d);
         if (s == null) {
-            return nothingStored(index, term, d, GroupEntry.failed(ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "deleted"));
+            return nothingStored(index, term, d, GroupEntry.topicDeleted(d.partition()));
         }
         long before;
         synchronized (s.replica()) {
@@ -403,6 +388,26 @@ final class PartitionGroup implements ReplicatedStateMachine {
                 GroupEntry.okAppend(new AppendOutcome.Appended(before, next - 1, next, false)));
     }
 
+    /**
+     * The batch as the log will store it: leader epoch = {@code term}, base offset = {@code
+     * logEnd}. A buffer that already says so is returned as it is (read-only is fine: the log then
+     * rewrites nothing); otherwise a read-only one is copied first. Too short for a header: as it is
+     * (the log refuses it).
+     */
+    private static ByteBuffer stamp(ByteBuffer batch, long term, long logEnd) {
+        if (batch.remaining() < RecordBatchHeader.HEADER_SIZE) {
+            return batch;
+        }
+        int at = batch.position();
+        if (batch.getInt(at + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET) == (int) term
+                && RecordBatchHeader.baseOffset(batch, at) == logEnd) {
+            return batch;
+        }
+        ByteBuffer b = batch.isReadOnly() ? copyOf(batch) : batch;
+        b.putInt(b.position() + RecordBatchHeader.PARTITION_LEADER_EPOCH_OFFSET, (int) term);
+        return b;
+    }
+
     private static Written nothingStored(long index, long term, GroupEntry.Decoded d, byte[] reply) {
         return new Written(index, term, d.type(), d.partition(), d.topicId(), -1, -1, 0, reply);
     }
@@ -427,8 +432,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
         Slot s = slots.get(w.partition());
         if (s == null || !s.topicId().equals(w.topicId())) {
-            return GroupEntry.verdictPayload(GroupEntry.failed(
-                    ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + w.partition() + " was deleted"));
+            return GroupEntry.verdictPayload(GroupEntry.topicDeleted(w.partition()));
         }
         ReadResult r = s.replica().partitionLog().readAhead(w.base(), w.sizeBytes());
         if (r instanceof LogSlice slice) {
@@ -537,8 +541,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private byte[] applyDeleteRecords(GroupEntry.Decoded d) {
         Slot s = slotForEntry(d);
         if (s == null) {
-            return GroupEntry.failed(
-                    ProduceError.UNKNOWN_TOPIC_OR_PARTITION, "topic of " + d.partition() + " was deleted");
+            return GroupEntry.topicDeleted(d.partition());
         }
         long offset = d.body().getLong(0);
         synchronized (s.replica()) {
