@@ -33,6 +33,11 @@ public final class LocalReplica implements PartitionReplica {
     private final ProducerStateTable producers = new ProducerStateTable();
     private final ConcurrentLinkedQueue<Runnable> appendListeners = new ConcurrentLinkedQueue<>();
     private volatile boolean closed;
+    /** Guards the producer-state snapshot file; snapshots taken (under the replica's lock) and written. */
+    private final Object snapshotFile = new Object();
+
+    private long snapshotsTaken;
+    private long snapshotsWritten;
 
     LocalReplica(PartitionId id, PartitionLog partitionLog, Executor owner) {
         this.id = id;
@@ -241,28 +246,55 @@ public final class LocalReplica implements PartitionReplica {
         return 0;
     }
 
-    /** Owner thread, on a timer: time-based flush, retention, producer-state snapshot. */
-    void housekeeping(long nowMs) {
+    /**
+     * Owner thread, on a timer: time-based flush, retention. Returns the producer-state snapshot to
+     * write (with {@link #writeProducerSnapshot}, after letting go of the lock), or null.
+     */
+    ProducerSnapshot housekeeping(long nowMs) {
         if (closed) {
-            return;
+            return null;
         }
         try {
             partitionLog.maybeFlush(nowMs);
             partitionLog.applyRetention(nowMs);
-            if (producers.isDirty()) {
-                producers.writeSnapshot(partitionLog.dir(), partitionLog.logEndOffset());
-            }
+            return takeProducerSnapshot();
         } catch (RuntimeException e) {
             log.error("{}: housekeeping failed: {}", id, e.toString());
+            return null;
         }
     }
 
-    /** Writer: writes the idempotent-producer snapshot at the current high watermark if it changed. */
-    void snapshotProducers() {
-        if (producers.isDirty()) {
-            producers.writeSnapshot(partitionLog.dir(), partitionLog.logEndOffset());
+    /**
+     * Writer: the idempotent-producer state as of the log end, if it changed since the last one; null
+     * if not. Cheap: the file is written by {@link #writeProducerSnapshot}, which waits for the disk.
+     */
+    ProducerSnapshot takeProducerSnapshot() {
+        if (!producers.isDirty()) {
+            return null;
+        }
+        return new ProducerSnapshot(++snapshotsTaken, producers.snapshotText(partitionLog.logEndOffset()));
+    }
+
+    /**
+     * Any thread, without this replica's lock: writes a snapshot from {@link #takeProducerSnapshot}
+     * durably, unless a later one is already written.
+     */
+    void writeProducerSnapshot(ProducerSnapshot s) {
+        synchronized (snapshotFile) {
+            if (s.seq() <= snapshotsWritten || closed) {
+                return;
+            }
+            try {
+                ProducerStateTable.writeSnapshotFile(partitionLog.dir(), s.text());
+                snapshotsWritten = s.seq();
+            } catch (RuntimeException e) {
+                log.warn("{}: cannot write producer-state snapshot: {}", id, e.toString());
+            }
         }
     }
+
+    /** The producer state at some log end, numbered in the order taken. */
+    record ProducerSnapshot(long seq, String text) {}
 
     /** Owner thread (or any thread once the owner is stopped): snapshot producers, stop taking appends. */
     void closeOnOwner() {
@@ -270,10 +302,12 @@ public final class LocalReplica implements PartitionReplica {
             return;
         }
         closed = true;
-        try {
-            producers.writeSnapshot(partitionLog.dir(), partitionLog.logEndOffset());
-        } catch (RuntimeException e) {
-            log.warn("{}: cannot write producer-state snapshot: {}", id, e.toString());
+        synchronized (snapshotFile) { // after any snapshot still being written, which it supersedes
+            try {
+                producers.writeSnapshot(partitionLog.dir(), partitionLog.logEndOffset());
+            } catch (RuntimeException e) {
+                log.warn("{}: cannot write producer-state snapshot: {}", id, e.toString());
+            }
         }
         runAppendListeners();
     }

@@ -77,6 +77,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private final Set<UUID> tombstoneSet = ConcurrentHashMap.newKeySet();
     /** What each entry with data did here, by Raft index (see {@link GroupJournal}). */
     private final ConcurrentSkipListMap<Long, Written> written = new ConcurrentSkipListMap<>();
+    /** At least the highest id in {@link #written} (its last key, without a walk of the map). */
+    private long lastWrittenId = -1;
 
     private GroupJournal journal;
     private long restoredId;
@@ -189,6 +191,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
         Map<String, Long> writeEnds = new HashMap<>();
         for (Written w : journal.load()) {
             written.put(w.index(), w);
+            lastWrittenId = Math.max(lastWrittenId, w.index());
             if (w.index() <= lastId) {
                 continue;
             }
@@ -272,12 +275,13 @@ final class PartitionGroup implements ReplicatedStateMachine {
 
     @Override
     public synchronized void write(long index, long term, ByteBuffer header, ByteBuffer data, boolean local) {
-        if (!written.isEmpty() && written.lastKey() >= index) {
+        if (lastWrittenId >= index) {
             truncate(index); // a rewrite of the log from here (not reported separately)
         }
         Written w = writeEntry(index, term, header, data, local);
         journal.append(w);
         written.put(index, w);
+        lastWrittenId = index;
     }
 
     private Written writeEntry(long index, long term, ByteBuffer header, ByteBuffer data, boolean local) {
@@ -474,6 +478,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
         log.info("group {}: took back {} entries written from index {}", groupNo, gone.size(), index);
         gone.clear();
+        lastWrittenId = index - 1;
         journal.appendTruncate(index);
     }
 
@@ -585,18 +590,26 @@ final class PartitionGroup implements ReplicatedStateMachine {
     }
 
     @Override
-    public byte[] checkpoint(long lastId, long firstKeptId) {
+    public Checkpoint checkpoint(long lastId) {
+        // Each partition's end and producer state as of lastId, taken under its lock (cheap); the
+        // fsyncs run later in makeDurable, holding no lock, while the writer appends on.
         List<Object[]> parts = new ArrayList<>();
+        List<Runnable> durable = new ArrayList<>();
         for (Map.Entry<PartitionId, Slot> e : slots.entrySet()) {
             LocalReplica r = e.getValue().replica();
             long end;
+            LocalReplica.ProducerSnapshot producers;
             synchronized (r) {
-                PartitionLog pl = r.partitionLog();
-                pl.flush();
-                r.snapshotProducers();
-                end = pl.highWatermark();
+                end = r.partitionLog().highWatermark();
+                producers = r.takeProducerSnapshot();
             }
             parts.add(new Object[] {e.getKey(), e.getValue().topicId(), end});
+            durable.add(() -> {
+                r.partitionLog().makeDurable(end);
+                if (producers != null) {
+                    r.writeProducerSnapshot(producers);
+                }
+            });
         }
         int size = 4 + 4 + tombstones.size() * 16 + 4;
         for (Object[] p : parts) {
@@ -619,13 +632,21 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
         byte[] out = new byte[b.position()];
         b.flip().get(out);
+        return new Checkpoint(out, () -> {
+            for (Runnable d : durable) {
+                d.run();
+            }
+        });
+    }
+
+    @Override
+    public void checkpointed(long lastId, long firstKeptId) {
         synchronized (this) {
-            // Entries up to lastId are applied and their records flushed above; the journal keeps
-            // what a follower may still need (from the Raft log's start) and what is not applied.
+            // Entries up to lastId are applied and their records durable; the journal keeps what a
+            // follower may still need (from the Raft log's start) and what is not applied.
             journal.checkpoint(lastId + 1, firstKeptId);
             written.headMap(Math.min(firstKeptId, journal.firstIndex()), false).clear();
         }
-        return out;
     }
 
     @Override
@@ -641,8 +662,12 @@ final class PartitionGroup implements ReplicatedStateMachine {
     /** Time-based flush, retention, producer snapshots of every partition. Any thread. */
     void housekeeping(long nowMs) {
         for (Slot s : slots.values()) {
+            LocalReplica.ProducerSnapshot producers;
             synchronized (s.replica()) {
-                s.replica().housekeeping(nowMs);
+                producers = s.replica().housekeeping(nowMs);
+            }
+            if (producers != null) {
+                s.replica().writeProducerSnapshot(producers); // fsyncs: not under the lock
             }
         }
     }

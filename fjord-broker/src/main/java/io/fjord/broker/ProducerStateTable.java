@@ -122,6 +122,11 @@ final class ProducerStateTable {
     }
 
     void writeSnapshot(Path dir, long offset) {
+        writeSnapshotFile(dir, snapshotText(offset));
+    }
+
+    /** The snapshot of the state below {@code offset}, for {@link #writeSnapshotFile}; clears dirty. */
+    String snapshotText(long offset) {
         List<String> lines = new ArrayList<>();
         lines.add("offset " + offset);
         producers.forEach((pid, e) -> {
@@ -132,8 +137,13 @@ final class ProducerStateTable {
                 }
             }
         });
-        DurableFiles.replace(dir.resolve(SNAPSHOT_FILE), String.join("\n", lines) + "\n");
         dirty = false;
+        return String.join("\n", lines) + "\n";
+    }
+
+    /** Writes a snapshot durably (fsyncs: call it without holding the partition's lock). */
+    static void writeSnapshotFile(Path dir, String text) {
+        DurableFiles.replace(dir.resolve(SNAPSHOT_FILE), text);
     }
 
     /** Loads a snapshot; returns the offset it covers up to, or -1 when there is none usable. */

@@ -2,7 +2,6 @@ package io.fjord.raft;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -64,6 +63,13 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final RaftNode node;
     private final boolean fsyncBeforeAck;
+    private Pending pending;
+    private static final SnapshotRetentionPolicy KEEP_TWO = new SnapshotRetentionPolicy() {
+        @Override
+        public int getNumSnapshotsRetained() {
+            return 2;
+        }
+    };
     private volatile boolean reconciled;
     /**
      * The data of the entries read last, by Raft index: every follower asks for the same entries at
@@ -263,29 +269,88 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply)));
     }
 
+    /**
+     * Checkpoints are taken in two steps so the apply thread never waits for the disk: when Ratis
+     * asks (every {@code snapshotThreshold} applied entries), the state machine describes its state
+     * at once, and its fsyncs and the checkpoint file are written on the node's checkpoint thread;
+     * until they are done this answers the previous checkpoint's index (Ratis purges its log only up
+     * to the index answered). A call below the threshold, at a stop or on request, waits for the disk.
+     */
     @Override
     public long takeSnapshot() throws IOException {
         TermIndex ti = getLastAppliedTermIndex();
         if (ti == null || ti.getIndex() <= 0) {
             return NO_SNAPSHOT;
         }
+        if (ti.getIndex() - storedIndex() >= node.config().snapshotThreshold()) {
+            if (pending == null) {
+                pending = startCheckpoint(ti);
+            }
+            if (pending.stored().isDone()) {
+                finishCheckpoint();
+            }
+            return storedIndex();
+        }
+        while (storedIndex() < ti.getIndex()) {
+            if (pending == null) {
+                pending = startCheckpoint(ti);
+            }
+            boolean latest = pending.at().equals(ti);
+            if (!finishCheckpoint() || latest) {
+                break;
+            }
+        }
+        return storedIndex();
+    }
+
+    /** A checkpoint whose fsyncs and file are being written (apply thread only). */
+    private record Pending(TermIndex at, Path file, CompletableFuture<Void> stored) {}
+
+    private Pending startCheckpoint(TermIndex ti) {
+        ReplicatedStateMachine.Checkpoint c = delegate.checkpoint(lastIdOf(ti.getIndex()));
+        Path file = storage.getSnapshotFile(ti.getTerm(), ti.getIndex()).toPath();
+        CompletableFuture<Void> stored = CompletableFuture.runAsync(
+                () -> {
+                    c.makeDurable().run();
+                    try {
+                        writeCheckpoint(file, c.bytes());
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                },
+                node.checkpointer());
+        return new Pending(ti, file, stored);
+    }
+
+    /** Waits for the pending checkpoint and makes it the latest; false if it failed. */
+    private boolean finishCheckpoint() {
+        Pending p = pending;
+        pending = null;
+        try {
+            p.stored().join();
+        } catch (RuntimeException e) {
+            log.warn("group {}: checkpoint at {} failed: {}", groupNo, p.at(), e.toString());
+            return false;
+        }
+        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(p.file(), null), p.at()));
         long logStart;
         try {
             logStart = getServer().join().getDivision(getGroupId()).getRaftLog().getStartIndex();
         } catch (IOException e) {
-            logStart = ti.getIndex();
+            logStart = p.at().getIndex();
         }
-        byte[] checkpoint = delegate.checkpoint(lastIdOf(ti.getIndex()), logStart * DataMessage.PARTS);
-        File target = storage.getSnapshotFile(ti.getTerm(), ti.getIndex());
-        writeCheckpoint(target.toPath(), checkpoint);
-        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(target.toPath(), null), ti));
-        storage.cleanupOldSnapshots(new SnapshotRetentionPolicy() {
-            @Override
-            public int getNumSnapshotsRetained() {
-                return 2;
-            }
-        });
-        return ti.getIndex();
+        delegate.checkpointed(lastIdOf(p.at().getIndex()), logStart * DataMessage.PARTS);
+        try {
+            storage.cleanupOldSnapshots(KEEP_TWO);
+        } catch (IOException e) {
+            log.warn("group {}: cannot remove old checkpoints: {}", groupNo, e.toString());
+        }
+        return true;
+    }
+
+    private long storedIndex() {
+        SingleFileSnapshotInfo latest = storage.getLatestSnapshot();
+        return latest == null ? NO_SNAPSHOT : latest.getIndex();
     }
 
     /** The last id of the entry at {@code index}: everything up to it is covered by that index. */

@@ -14,6 +14,9 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -63,6 +66,10 @@ public final class RaftNode implements AutoCloseable {
     private final IntFunction<ReplicatedStateMachine> dataFactory;
     private final RaftServer server;
     private final ClientId clientId = ClientId.randomId();
+    /** Writes data groups' checkpoints (fsyncs), off their apply threads; one at a time. */
+    private final ExecutorService checkpointer = Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("fjord-raft-checkpoint").daemon().unstarted(r));
+
     private final AtomicLong callIds = new AtomicLong();
     private final Map<Integer, Group> groups = new ConcurrentHashMap<>();
     private volatile RaftKvStore kv;
@@ -138,8 +145,10 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(byteLimit + 64));
         GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(byteLimit + 1024 * 1024));
         // Small segments and a small entry cache: the partition logs hold the data for readers, so
-        // the Raft log only needs enough in memory to feed followers that are nearly caught up.
-        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+        // the Raft log only needs enough in memory to feed followers that are nearly caught up. Its
+        // entries are headers of ~60 bytes, each ~250 bytes of objects when cached: 1 MB segments
+        // keep that to a few MB per group (8 MB segments held ~200 MB of heap on a busy node).
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("1MB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
         RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
         RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf("16MB"));
@@ -421,6 +430,11 @@ public final class RaftNode implements AutoCloseable {
         for (Group g : groups.values()) {
             g.stop();
         }
+        checkpointer.shutdown();
+    }
+
+    Executor checkpointer() {
+        return checkpointer;
     }
 
     /** An entry waiting for the group's submitter: plain ({@code plain} set) or with data. */
@@ -440,6 +454,7 @@ public final class RaftNode implements AutoCloseable {
         private final int no;
         private final RaftGroupId gid;
         private final LinkedBlockingQueue<Submission> queue = new LinkedBlockingQueue<>();
+
         private final Thread submitter;
         private volatile boolean stopped;
 

@@ -18,8 +18,8 @@ import java.nio.file.Path;
  * packs queued entries with data into one Raft entry, so several ids share an index). Ids are only
  * compared and used as keys here.
  *
- * <p>Threads: {@link #restore}, {@link #apply}, {@link #checkpoint} and {@link #leaderReady} run on
- * the group's apply thread, one at a time. {@link #write} and {@link #truncate} run one at a time in
+ * <p>Threads: {@link #restore}, {@link #apply}, {@link #checkpoint}, {@link #checkpointed} and {@link
+ * #leaderReady} run on the group's apply thread, one at a time. {@link #write} and {@link #truncate} run one at a time in
  * log order, on a Raft thread (not the apply thread). {@link #read} runs on any thread. {@link
  * #leaderChanged} runs on a Raft thread, possibly under a Raft lock: hand work off, never block.
  */
@@ -85,12 +85,25 @@ public interface ReplicatedStateMachine {
     byte[] apply(long id, long term, ByteBuffer entry);
 
     /**
-     * Makes everything applied so far (up to id {@code lastId}) durable and describes it. After this
-     * returns, Raft may purge its log up to there, so the returned bytes plus the durable state must
-     * be enough to continue after {@code lastId}. {@link #read} will not be asked for ids below
-     * {@code firstKeptId} (the Raft log's start) any more.
+     * Describes everything applied so far (up to id {@code lastId}). Runs on the apply thread, so it
+     * must not wait for the disk: the returned checkpoint's {@link Checkpoint#makeDurable} does that
+     * later, on another thread, while entries go on being written and applied. Only once it has
+     * returned does the checkpoint count: then Raft may purge its log up to {@code lastId}, so its
+     * bytes plus the durable state must be enough to continue after {@code lastId}.
      */
-    byte[] checkpoint(long lastId, long firstKeptId);
+    Checkpoint checkpoint(long lastId);
+
+    /**
+     * The checkpoint at {@code lastId} is durable and stored; {@link #read} will not be asked for ids
+     * below {@code firstKeptId} (the Raft log's start) any more. On the apply thread.
+     */
+    void checkpointed(long lastId, long firstKeptId);
+
+    /**
+     * A checkpoint being taken: what {@link #restore} gets back, and what makes the state it
+     * describes durable (fsyncs; any thread but the apply thread; throws when it cannot).
+     */
+    record Checkpoint(byte[] bytes, Runnable makeDurable) {}
 
     /** This node leads {@code term} and every entry of earlier terms has been applied. */
     default void leaderReady(long term) {}

@@ -513,6 +513,38 @@ public final class PartitionLog implements AutoCloseable {
         return (from == null ? segments : segments.tailMap(from)).values();
     }
 
+    /**
+     * fsyncs everything appended below {@code offset}; any thread, and the writer goes on appending
+     * meanwhile (it may be fsynced too). Returns once it is durable. For checkpoints that must not
+     * hold up the writer or the thread that commits.
+     */
+    public void makeDurable(long offset) {
+        ensureOpen();
+        int epoch = truncations;
+        long from = flushedOffset.get();
+        if (from >= offset) {
+            return;
+        }
+        Long first = segments.floorKey(from);
+        for (Segment seg : (first == null ? segments : segments.tailMap(first))
+                .headMap(offset, false)
+                .values()) {
+            if (!seg.retain()) {
+                continue; // deleted by retention meanwhile: nothing left to make durable
+            }
+            try {
+                seg.flush();
+            } finally {
+                seg.release();
+            }
+        }
+        synchronized (durableLock) {
+            if (epoch == truncations) { // else a cut below offset happened meanwhile: leave the mark
+                flushedOffset.accumulateAndGet(offset, Math::max);
+            }
+        }
+    }
+
     /** fsyncs everything appended so far. Writer only. */
     public void flush() {
         ensureOpen();

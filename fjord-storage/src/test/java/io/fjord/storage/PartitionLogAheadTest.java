@@ -71,6 +71,44 @@ class PartitionLogAheadTest {
     }
 
     @Test
+    void makeDurableFromAnotherThreadWhileTheWriterAppendsAndRolls() throws Exception {
+        PartitionLog log = open();
+        for (int i = 0; i < 30; i++) {
+            ahead(log, 5); // ~1 KiB each: several 4 KiB segments
+        }
+        log.commitTo(150);
+        long checkpointEnd = log.highWatermark();
+        Thread writer = Thread.ofPlatform().start(() -> {
+            for (int i = 0; i < 30; i++) {
+                ahead(log, 5);
+            }
+        });
+        Thread durable = Thread.ofPlatform().start(() -> log.makeDurable(checkpointEnd));
+        durable.join(10_000);
+        writer.join(10_000);
+        assertThat(durable.isAlive()).isFalse();
+        assertThat(log.flushedOffset()).isGreaterThanOrEqualTo(checkpointEnd);
+        assertThat(log.logEndOffset()).isEqualTo(300);
+        log.commitTo(300);
+        assertThat(readEnd(log.read(295, 1 << 20))).isEqualTo(300);
+    }
+
+    @Test
+    void makeDurableAfterACutMarksOnlyWhatIsLeft() {
+        PartitionLog log = open();
+        ahead(log, 10);
+        log.commitTo(10);
+        ahead(log, 10);
+        long before = log.flushedOffset();
+        log.truncateTo(10); // the uncommitted tail goes
+        log.makeDurable(10);
+        assertThat(log.flushedOffset()).isEqualTo(10);
+        ahead(log, 4);
+        assertThat(log.flushedOffset()).as("new appends are not durable yet").isEqualTo(10);
+        assertThat(before).isLessThanOrEqualTo(10);
+    }
+
+    @Test
     void aheadBatchesAreHiddenUntilCommitted() {
         PartitionLog log = open();
         ahead(log, 3);
