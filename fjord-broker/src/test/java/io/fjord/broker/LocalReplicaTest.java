@@ -73,6 +73,14 @@ class LocalReplicaTest {
         return owner.submit(task).get(WAIT_S, TimeUnit.SECONDS);
     }
 
+    /** As the group does it: under the owner, then the snapshot file outside it. */
+    private void housekeeping() throws Exception {
+        LocalReplica.ProducerSnapshot s = onOwner(() -> replica.housekeeping(System.currentTimeMillis()));
+        if (s != null) {
+            replica.writeProducerSnapshot(s);
+        }
+    }
+
     private AppendOutcome append(ByteBuffer batch) throws Exception {
         return replica.append(batch).get(WAIT_S, TimeUnit.SECONDS);
     }
@@ -279,10 +287,7 @@ class LocalReplicaTest {
     @Test
     void shouldReplayLogAfterStaleSnapshot() throws Exception {
         appended(TestBatches.idempotent(PID, EPOCH, 0, 2));
-        onOwner(() -> {
-            replica.housekeeping(System.currentTimeMillis());
-            return null;
-        });
+        housekeeping();
         AppendOutcome.Appended later = appended(TestBatches.idempotent(PID, EPOCH, 2, 2));
 
         reopen(false); // the snapshot on disk covers offsets below 2 only
@@ -296,26 +301,17 @@ class LocalReplicaTest {
 
     @Test
     void shouldWriteSnapshotInHousekeepingOnlyWhenStateChanged() throws Exception {
-        onOwner(() -> {
-            replica.housekeeping(System.currentTimeMillis());
-            return null;
-        });
+        housekeeping();
         assertThat(snapshotFile()).doesNotExist();
 
         appended(TestBatches.idempotent(PID, EPOCH, 0, 3));
-        onOwner(() -> {
-            replica.housekeeping(System.currentTimeMillis());
-            return null;
-        });
+        housekeeping();
         assertThat(Files.readAllLines(snapshotFile(), StandardCharsets.UTF_8))
                 .containsExactly("offset 3", PID + " " + EPOCH + " 0 2 0 2");
 
         Files.delete(snapshotFile());
         appended(TestBatches.plain(1)); // no producer: nothing to snapshot
-        onOwner(() -> {
-            replica.housekeeping(System.currentTimeMillis());
-            return null;
-        });
+        housekeeping();
         assertThat(snapshotFile()).doesNotExist();
     }
 
