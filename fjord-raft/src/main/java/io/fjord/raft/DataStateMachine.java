@@ -64,6 +64,9 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     private final RaftNode node;
     private final boolean fsyncBeforeAck;
     private Pending pending;
+    /** After a failed checkpoint, the applied index before which no new one is started. */
+    private long retryFrom;
+
     private static final SnapshotRetentionPolicy KEEP_TWO = new SnapshotRetentionPolicy() {
         @Override
         public int getNumSnapshotsRetained() {
@@ -282,12 +285,13 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         if (ti == null || ti.getIndex() <= 0) {
             return NO_SNAPSHOT;
         }
-        if (ti.getIndex() - storedIndex() >= node.config().snapshotThreshold()) {
-            if (pending == null) {
+        long threshold = node.config().snapshotThreshold();
+        if (ti.getIndex() - storedIndex() >= threshold) {
+            if (pending == null && ti.getIndex() >= retryFrom) {
                 pending = startCheckpoint(ti);
             }
-            if (pending.stored().isDone()) {
-                finishCheckpoint();
+            if (pending != null && pending.stored().isDone() && !finishCheckpoint()) {
+                retryFrom = ti.getIndex() + Math.max(1, threshold / 8); // e.g. a full disk: not at every apply
             }
             return storedIndex();
         }

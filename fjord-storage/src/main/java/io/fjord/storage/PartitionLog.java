@@ -83,7 +83,7 @@ public final class PartitionLog implements AutoCloseable {
 
     private long unflushedBatches;
     private long lastFlushMs;
-    private boolean closed;
+    private volatile boolean closed;
 
     private PartitionLog(
             Path dir,
@@ -519,7 +519,9 @@ public final class PartitionLog implements AutoCloseable {
      * hold up the writer or the thread that commits.
      */
     public void makeDurable(long offset) {
-        ensureOpen();
+        if (closed) {
+            return; // closing forced everything (or the log was deleted)
+        }
         int epoch = truncations;
         long from = flushedOffset.get();
         if (from >= offset) {
@@ -534,6 +536,11 @@ public final class PartitionLog implements AutoCloseable {
             }
             try {
                 seg.flush();
+            } catch (StorageException e) {
+                if (!closed) {
+                    throw e;
+                }
+                return; // closed meanwhile: closing forced everything
             } finally {
                 seg.release();
             }
