@@ -347,12 +347,12 @@ final class PartitionGroup implements ReplicatedStateMachine {
                         leaderBase,
                         a.baseOffset());
             }
-            return new Written(
+            return new Written( // the slot's own id objects: a Written lives until a checkpoint
                     index,
                     term,
                     d.type(),
-                    d.partition(),
-                    d.topicId(),
+                    s.replica().id(),
+                    s.topicId(),
                     a.baseOffset(),
                     a.lastOffset() + 1,
                     size,
@@ -384,8 +384,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
                 index,
                 term,
                 d.type(),
-                d.partition(),
-                d.topicId(),
+                s.replica().id(),
+                s.topicId(),
                 before,
                 next,
                 Written.GAP,

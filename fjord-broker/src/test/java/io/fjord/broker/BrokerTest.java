@@ -51,7 +51,7 @@ class BrokerTest {
                 600_000,
                 LOG_DEFAULTS,
                 GroupConfig.DEFAULT,
-                ClusterConfig.DEFAULT);
+                ClusterConfig.DEFAULT.withGroupsPerNode(2));
         open();
     }
 
@@ -217,7 +217,7 @@ class BrokerTest {
             perGroup.merge(r.group().id(), 1, Integer::sum);
         }
 
-        // Two groups per node (the default); __consumer_offsets already put 4 partitions on each.
+        // Two groups per node (set above); __consumer_offsets already put 4 partitions on each.
         assertThat(perGroup).hasSize(2);
         assertThat(perGroup.values()).containsOnly(8);
     }

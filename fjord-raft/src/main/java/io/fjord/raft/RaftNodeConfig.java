@@ -30,7 +30,7 @@ public record RaftNodeConfig(
         boolean fsyncBeforeAck) {
 
     public static final int DEFAULT_ELECTION_TIMEOUT_MS = 1000;
-    public static final long DEFAULT_SNAPSHOT_THRESHOLD = 20_000;
+    public static final long DEFAULT_SNAPSHOT_THRESHOLD = 4096;
     public static final int DEFAULT_MAX_ENTRY_BYTES = 2 * 1024 * 1024;
 
     public RaftNodeConfig {
