@@ -89,6 +89,7 @@ public final class Broker implements AutoCloseable {
     private volatile AutoCloseable watch;
     private GroupCoordinator groups;
     private volatile boolean closed;
+    private final StartupPhases phases;
 
     /** Result of a topic creation. */
     public enum CreateResult {
@@ -107,16 +108,20 @@ public final class Broker implements AutoCloseable {
     /** A partition's replication state, for Metadata. */
     public record PartitionView(int leader, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {}
 
-    private Broker(BrokerConfig config, List<? extends Executor> owners) throws IOException {
+    private Broker(BrokerConfig config, List<? extends Executor> owners, StartupPhases phases) throws IOException {
         this.config = config;
         this.owners = List.copyOf(owners);
+        this.phases = phases;
+        phases.mark("until the broker (" + phases.sinceJvmStartMs() + " ms since JVM start)");
         this.logs = LogManager.open(config.dataDir(), this::logConfigFor, System::currentTimeMillis);
+        phases.mark("logs");
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("fjord-housekeeping"));
         this.clusterThread = Executors.newSingleThreadExecutor(daemon("fjord-cluster"));
         this.controllerThread = Executors.newSingleThreadExecutor(daemon("fjord-controller"));
         RaftNode node = null;
         try {
             node = RaftNode.start(raftConfig(config), this::newPartitionGroup);
+            phases.mark("raft server");
             this.raft = node;
             this.kv = node.kv();
             List<long[]> early;
@@ -239,12 +244,17 @@ public final class Broker implements AutoCloseable {
      * {@code owners} are the executors that run consumer-group shards (one per core).
      */
     public static Broker open(BrokerConfig config, List<? extends Executor> owners) {
+        return open(config, owners, new StartupPhases());
+    }
+
+    /** As {@link #open(BrokerConfig, List)}, timing its phases in {@code phases}. */
+    public static Broker open(BrokerConfig config, List<? extends Executor> owners, StartupPhases phases) {
         if (owners.isEmpty()) {
             throw new IllegalArgumentException("at least one owner executor is needed");
         }
         Broker b;
         try {
-            b = new Broker(config, owners);
+            b = new Broker(config, owners, phases);
         } catch (IOException e) {
             throw new IllegalStateException("cannot start the Raft server: " + e.getMessage(), e);
         }
@@ -262,6 +272,7 @@ public final class Broker implements AutoCloseable {
         RangeResult all = retry("read the cluster metadata", deadline, () -> kv.range("", Consistency.LINEARIZABLE));
         view.load(all.kvs(), all.revision());
         watch = kv.watch("", all.revision(), this::onMetadataEvent);
+        phases.mark("metadata read");
         String id = newClusterId();
         retry(
                 "create the cluster id",
@@ -277,6 +288,7 @@ public final class Broker implements AutoCloseable {
                 "this node's registration",
                 deadline,
                 () -> view.clusterId != null && view.brokers.containsKey(config.nodeId()));
+        phases.mark("registration");
         this.groups = new GroupCoordinator(
                 config.groups(), config.groups().offsetsPartitions(), timer, System::currentTimeMillis);
         reconcileNow();
@@ -300,11 +312,13 @@ public final class Broker implements AutoCloseable {
         if (isSingleVoter()) {
             // A cluster of one: be ready to take writes when open returns.
             awaitView("the offsets topic", deadline, () -> view.topics.containsKey(GroupCoordinator.OFFSETS_TOPIC));
+            phases.mark("offsets topic");
             reconcileNow();
             awaitView(
                     "partition leaders",
                     deadline,
                     () -> replicas.values().stream().allMatch(r -> r.isLeader()));
+            phases.mark("partition leaders");
             reconcileNow();
             awaitView("the group coordinator", deadline, () -> {
                 for (int p = 0; p < config.groups().offsetsPartitions(); p++) {
@@ -315,14 +329,16 @@ public final class Broker implements AutoCloseable {
                 }
                 return true;
             });
+            phases.mark("group coordinator");
         }
         log.info(
-                "node {} serving: cluster {}, {} topics, {} local partitions, {} data groups",
+                "node {} serving: cluster {}, {} topics, {} local partitions, {} data groups; start: {}",
                 config.nodeId(),
                 view.clusterId,
                 view.topics.size(),
                 replicas.size(),
-                raft.groups().size());
+                raft.groups().size(),
+                phases);
     }
 
     private boolean isSingleVoter() {
@@ -453,8 +469,8 @@ public final class Broker implements AutoCloseable {
     }
 
     private synchronized void reconcileNow() {
-        if (closed) {
-            return;
+        if (closed || !kvReady) {
+            return; // before kvReady the Raft node is not assigned yet; start() reconciles then
         }
         try {
             joinGroups();

@@ -50,6 +50,7 @@ public final class KafkaServer implements AutoCloseable {
     public static KafkaServer start(BrokerConfig requested) throws InterruptedException {
         // Ports left to the OS are chosen before the node registers its addresses (a test
         // convenience; real nodes name their ports).
+        io.fjord.broker.StartupPhases phases = new io.fjord.broker.StartupPhases();
         BrokerConfig config = Broker.resolvePorts(requested);
         Transport t = Transport.pick();
         EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
@@ -58,7 +59,7 @@ public final class KafkaServer implements AutoCloseable {
         workers.iterator().forEachRemaining(loops::add);
         Broker broker;
         try {
-            broker = Broker.open(config, loops);
+            broker = Broker.open(config, loops, phases);
         } catch (RuntimeException e) {
             acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -97,13 +98,14 @@ public final class KafkaServer implements AutoCloseable {
         boundPort[0] = ((InetSocketAddress) ch.localAddress()).getPort();
         KafkaServer s = new KafkaServer(acceptor, workers, broker, ch, t);
         log.info(
-                "fjord listening for Kafka clients on {}:{} ({} transport, {} event loops, data in {}, {} topics)",
+                "fjord listening for Kafka clients on {}:{} ({} transport, {} event loops, data in {}, {} topics; {} ms since JVM start)",
                 config.host(),
                 boundPort[0],
                 t.name(),
                 config.ioThreads(),
                 config.dataDir().toAbsolutePath(),
-                broker.topics().size());
+                broker.topics().size(),
+                phases.sinceJvmStartMs());
         return s;
     }
 
