@@ -2,6 +2,7 @@ package io.fjord.wire;
 
 import io.fjord.broker.Broker;
 import io.fjord.broker.BrokerConfig;
+import io.fjord.broker.StartupPhases;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -46,67 +47,79 @@ public final class KafkaServer implements AutoCloseable {
         this.transport = t;
     }
 
-    /** Opens the data directory and starts serving on {@code config.host():config.port()}. */
+    /**
+     * Starts serving on {@code config.host():config.port()} and returns once the node is ready.
+     * The listener opens first, before the data directory and the Raft groups: requests that arrive
+     * meanwhile wait for the node ({@link StartupGate}), so clients connect while it starts.
+     */
     public static KafkaServer start(BrokerConfig requested) throws InterruptedException {
+        StartupPhases phases = new StartupPhases();
         // Ports left to the OS are chosen before the node registers its addresses (a test
         // convenience; real nodes name their ports).
-        io.fjord.broker.StartupPhases phases = new io.fjord.broker.StartupPhases();
         BrokerConfig config = Broker.resolvePorts(requested);
         Transport t = Transport.pick();
         EventLoopGroup acceptor = new MultiThreadIoEventLoopGroup(1, t.ioHandlerFactory());
         EventLoopGroup workers = new MultiThreadIoEventLoopGroup(config.ioThreads(), t.ioHandlerFactory());
         List<EventExecutor> loops = new ArrayList<>();
         workers.iterator().forEachRemaining(loops::add);
+        StartupGate gate = new StartupGate(config);
+        Channel ch;
+        try {
+            ch = listen(config, t, acceptor, workers, gate);
+        } catch (InterruptedException | RuntimeException e) {
+            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+        int port = ((InetSocketAddress) ch.localAddress()).getPort();
+        phases.mark("listener (" + phases.sinceJvmStartMs() + " ms since JVM start)");
         Broker broker;
         try {
             broker = Broker.open(config, loops, phases);
         } catch (RuntimeException e) {
-            acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            throw e;
-        }
-        int[] boundPort = {config.port()};
-        RequestDispatcher dispatcher = new RequestDispatcher(broker, () -> boundPort[0]);
-        Channel ch;
-        try {
-            ch = new ServerBootstrap()
-                    .group(acceptor, workers)
-                    .channel(t.serverChannel())
-                    .option(ChannelOption.SO_BACKLOG, 1024)
-                    .option(ChannelOption.SO_REUSEADDR, true)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childOption(ChannelOption.SO_SNDBUF, SEND_BUFFER_BYTES > 0 ? SEND_BUFFER_BYTES : null)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel c) {
-                            c.pipeline()
-                                    .addLast(
-                                            "frames",
-                                            new LengthFieldBasedFrameDecoder(config.maxFrameBytes(), 0, 4, 0, 4, true))
-                                    .addLast("kafka", new KafkaConnectionHandler(dispatcher));
-                        }
-                    })
-                    .bind(config.host(), config.port())
-                    .sync()
-                    .channel();
-        } catch (InterruptedException | RuntimeException e) {
+            gate.fail(e);
+            ch.close().syncUninterruptibly();
             workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).syncUninterruptibly();
             acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
-            broker.close();
             throw e;
         }
-        boundPort[0] = ((InetSocketAddress) ch.localAddress()).getPort();
+        gate.open(new RequestDispatcher(broker, () -> port));
         KafkaServer s = new KafkaServer(acceptor, workers, broker, ch, t);
         log.info(
                 "fjord listening for Kafka clients on {}:{} ({} transport, {} event loops, data in {}, {} topics; {} ms since JVM start)",
                 config.host(),
-                boundPort[0],
+                port,
                 t.name(),
                 config.ioThreads(),
                 config.dataDir().toAbsolutePath(),
                 broker.topics().size(),
                 phases.sinceJvmStartMs());
         return s;
+    }
+
+    private static Channel listen(
+            BrokerConfig config, Transport t, EventLoopGroup acceptor, EventLoopGroup workers, StartupGate gate)
+            throws InterruptedException {
+        return new ServerBootstrap()
+                .group(acceptor, workers)
+                .channel(t.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_SNDBUF, SEND_BUFFER_BYTES > 0 ? SEND_BUFFER_BYTES : null)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel c) {
+                        c.pipeline()
+                                .addLast(
+                                        "frames",
+                                        new LengthFieldBasedFrameDecoder(config.maxFrameBytes(), 0, 4, 0, 4, true))
+                                .addLast("kafka", new KafkaConnectionHandler(gate));
+                    }
+                })
+                .bind(config.host(), config.port())
+                .sync()
+                .channel();
     }
 
     public int port() {
