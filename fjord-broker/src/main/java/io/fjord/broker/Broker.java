@@ -64,7 +64,9 @@ public final class Broker implements AutoCloseable {
     private static final int PRODUCER_ID_BLOCK = 1000;
 
     private final BrokerConfig config;
-    private final List<? extends Executor> owners;
+    /** The consumer-group shards' executors; may still be in the making while the Raft server starts. */
+    private final CompletableFuture<? extends List<? extends Executor>> owners;
+
     private final LogManager logs;
     private final RaftNode raft;
     private final KvStore kv;
@@ -108,11 +110,13 @@ public final class Broker implements AutoCloseable {
     /** A partition's replication state, for Metadata. */
     public record PartitionView(int leader, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {}
 
-    private Broker(BrokerConfig config, List<? extends Executor> owners, StartupPhases phases) throws IOException {
+    private Broker(
+            BrokerConfig config, CompletableFuture<? extends List<? extends Executor>> owners, StartupPhases phases)
+            throws IOException {
         this.config = config;
-        this.owners = List.copyOf(owners);
+        this.owners = owners;
         this.phases = phases;
-        phases.mark("until the broker (" + phases.sinceJvmStartMs() + " ms since JVM start)");
+        phases.mark("until the broker");
         this.logs = LogManager.open(config.dataDir(), this::logConfigFor, System::currentTimeMillis);
         phases.mark("logs");
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("fjord-housekeeping"));
@@ -244,14 +248,19 @@ public final class Broker implements AutoCloseable {
      * {@code owners} are the executors that run consumer-group shards (one per core).
      */
     public static Broker open(BrokerConfig config, List<? extends Executor> owners) {
-        return open(config, owners, new StartupPhases());
-    }
-
-    /** As {@link #open(BrokerConfig, List)}, timing its phases in {@code phases}. */
-    public static Broker open(BrokerConfig config, List<? extends Executor> owners, StartupPhases phases) {
         if (owners.isEmpty()) {
             throw new IllegalArgumentException("at least one owner executor is needed");
         }
+        return open(config, CompletableFuture.completedFuture(List.copyOf(owners)), new StartupPhases());
+    }
+
+    /**
+     * As {@link #open(BrokerConfig, List)}, timing its phases in {@code phases}. The owners may
+     * still be in the making (the network's event loops, started beside the node): they are needed
+     * only once this node is registered.
+     */
+    public static Broker open(
+            BrokerConfig config, CompletableFuture<? extends List<? extends Executor>> owners, StartupPhases phases) {
         Broker b;
         try {
             b = new Broker(config, owners, phases);
@@ -289,6 +298,10 @@ public final class Broker implements AutoCloseable {
                 deadline,
                 () -> view.clusterId != null && view.brokers.containsKey(config.nodeId()));
         phases.mark("registration");
+        List<? extends Executor> loops = ownerExecutors();
+        if (loops.isEmpty()) {
+            throw new IllegalArgumentException("at least one owner executor is needed");
+        }
         this.groups = new GroupCoordinator(
                 config.groups(), config.groups().offsetsPartitions(), timer, System::currentTimeMillis);
         reconcileNow();
@@ -339,6 +352,16 @@ public final class Broker implements AutoCloseable {
                 replicas.size(),
                 raft.groups().size(),
                 phases);
+    }
+
+    /** The owners, waiting for them if they are still being made; their failure fails the start. */
+    private List<? extends Executor> ownerExecutors() {
+        try {
+            return owners.join();
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalStateException("the owner executors were not made: " + c, c);
+        }
     }
 
     private boolean isSingleVoter() {
@@ -575,10 +598,11 @@ public final class Broker implements AutoCloseable {
     private void updateCoordinatorShards() {
         TopicInfo offsets = view.topics.get(GroupCoordinator.OFFSETS_TOPIC);
         int n = config.groups().offsetsPartitions();
+        List<? extends Executor> loops = ownerExecutors();
         for (int p = 0; p < n; p++) {
             RaftReplica r = offsets == null ? null : replicas.get(new PartitionId(GroupCoordinator.OFFSETS_TOPIC, p));
             if (r != null && r.isLeader()) {
-                groups.activate(p, r, owners.get(p % owners.size()));
+                groups.activate(p, r, loops.get(p % loops.size()));
             } else {
                 groups.deactivate(p);
             }
