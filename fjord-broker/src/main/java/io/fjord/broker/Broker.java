@@ -113,6 +113,7 @@ public final class Broker implements AutoCloseable {
     private Broker(
             BrokerConfig config, CompletableFuture<? extends List<? extends Executor>> owners, StartupPhases phases)
             throws IOException {
+        RaftNode.startMBeanServerInBackground();
         this.config = config;
         this.owners = owners;
         this.phases = phases;
