@@ -105,7 +105,9 @@ public final class KafkaServer implements AutoCloseable {
                 listening.complete(Listener.open(config, gate, phases));
             } catch (RuntimeException | Error e) {
                 listening.completeExceptionally(e);
+                return;
             }
+            ApiSupport.initializeProtocol(); // while the node starts, before the first request
         });
         Broker broker;
         try {
