@@ -299,6 +299,7 @@ public final class Broker implements AutoCloseable {
                 deadline,
                 () -> view.clusterId != null && view.brokers.containsKey(config.nodeId()));
         phases.mark("registration");
+        timer.execute(this::reserveProducerIdsQuietly);
         List<? extends Executor> loops = ownerExecutors();
         if (loops.isEmpty()) {
             throw new IllegalArgumentException("at least one owner executor is needed");
@@ -914,35 +915,56 @@ public final class Broker implements AutoCloseable {
     public long allocateProducerId() {
         synchronized (producerIdLock) {
             if (producerIdNext >= producerIdLimit) {
-                for (int attempt = 0; ; attempt++) {
-                    var cur = kvOnce(
-                            "read producer ids", () -> kv.get(ClusterState.PRODUCER_IDS, Consistency.LINEARIZABLE));
-                    long from = cur.map(kvp -> Long.parseLong(new String(kvp.value(), StandardCharsets.UTF_8)))
-                            .orElse(0L);
-                    long to = from + PRODUCER_ID_BLOCK;
-                    Compare c = cur.isPresent()
-                            ? new Compare.ModRevision(
-                                    ClusterState.PRODUCER_IDS, cur.get().modRevision())
-                            : new Compare.ModRevision(ClusterState.PRODUCER_IDS, 0);
-                    TxnResult r = kvOnce(
-                            "reserve producer ids",
-                            () -> kv.txn(new Txn(
-                                    List.of(c),
-                                    List.of(new Op.Put(
-                                            ClusterState.PRODUCER_IDS,
-                                            Long.toString(to).getBytes(StandardCharsets.UTF_8))),
-                                    List.of())));
-                    if (r.succeeded()) {
-                        producerIdNext = from;
-                        producerIdLimit = to;
-                        break;
-                    }
-                    if (attempt > 50) {
-                        throw new IllegalStateException("cannot reserve producer ids: too much contention");
-                    }
-                }
+                reserveProducerIds();
             }
             return producerIdNext++;
+        }
+    }
+
+    /**
+     * Reserves this node's first block of producer ids while it starts (on the timer thread), so
+     * the first InitProducerId, which every idempotent producer sends before its first produce, is
+     * answered without two metadata round trips.
+     */
+    private void reserveProducerIdsQuietly() {
+        try {
+            synchronized (producerIdLock) {
+                if (producerIdNext >= producerIdLimit && !closed) {
+                    reserveProducerIds();
+                }
+            }
+        } catch (RuntimeException e) {
+            log.debug("cannot reserve producer ids yet (the first InitProducerId will): {}", e.toString());
+        }
+    }
+
+    /** Takes the next block of producer ids from the metadata (compare-and-set). Holds producerIdLock. */
+    private void reserveProducerIds() {
+        assert Thread.holdsLock(producerIdLock);
+        for (int attempt = 0; ; attempt++) {
+            var cur = kvOnce("read producer ids", () -> kv.get(ClusterState.PRODUCER_IDS, Consistency.LINEARIZABLE));
+            long from = cur.map(kvp -> Long.parseLong(new String(kvp.value(), StandardCharsets.UTF_8)))
+                    .orElse(0L);
+            long to = from + PRODUCER_ID_BLOCK;
+            Compare c = cur.isPresent()
+                    ? new Compare.ModRevision(
+                            ClusterState.PRODUCER_IDS, cur.get().modRevision())
+                    : new Compare.ModRevision(ClusterState.PRODUCER_IDS, 0);
+            TxnResult r = kvOnce(
+                    "reserve producer ids",
+                    () -> kv.txn(new Txn(
+                            List.of(c),
+                            List.of(new Op.Put(
+                                    ClusterState.PRODUCER_IDS, Long.toString(to).getBytes(StandardCharsets.UTF_8))),
+                            List.of())));
+            if (r.succeeded()) {
+                producerIdNext = from;
+                producerIdLimit = to;
+                return;
+            }
+            if (attempt > 50) {
+                throw new IllegalStateException("cannot reserve producer ids: too much contention");
+            }
         }
     }
 
