@@ -278,6 +278,9 @@ public final class Broker implements AutoCloseable {
     }
 
     private void start() {
+        if (owners.isCompletedExceptionally()) {
+            ownerExecutors(); // e.g. the Kafka port is taken: fail before touching the metadata
+        }
         long deadline = System.currentTimeMillis() + STARTUP_TIMEOUT_MS;
         RangeResult all = retry("read the cluster metadata", deadline, () -> kv.range("", Consistency.LINEARIZABLE));
         view.load(all.kvs(), all.revision());

@@ -64,7 +64,7 @@ public final class KafkaServer implements AutoCloseable {
             try {
                 Channel ch = bind(config, t, acceptor, workers, gate);
                 return new Listener(t, acceptor, workers, List.copyOf(loops), ch, phases.sinceJvmStartMs());
-            } catch (InterruptedException | RuntimeException e) {
+            } catch (Exception e) { // Netty's sync() rethrows a failed bind's IOException unchecked
                 workers.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
                 acceptor.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
                 if (e instanceof InterruptedException) {
@@ -103,7 +103,7 @@ public final class KafkaServer implements AutoCloseable {
         Thread.ofPlatform().name("fjord-listener-start").daemon().start(() -> {
             try {
                 listening.complete(Listener.open(config, gate, phases));
-            } catch (RuntimeException | Error e) {
+            } catch (Throwable e) { // whatever it is, the node's start must hear of it
                 listening.completeExceptionally(e);
                 return;
             }
@@ -114,11 +114,18 @@ public final class KafkaServer implements AutoCloseable {
             broker = Broker.open(config, listening.thenApply(Listener::loops), phases);
         } catch (RuntimeException e) {
             gate.fail(e);
+            Listener l;
             try {
-                listening.join().abort();
-            } catch (CompletionException bindFailed) {
-                e.addSuppressed(bindFailed.getCause());
+                l = listening.join();
+            } catch (CompletionException listenFailed) {
+                // The listener's failure (a taken port) is why the node stopped: report that.
+                RuntimeException cause = listenFailed.getCause() instanceof RuntimeException r
+                        ? r
+                        : new IllegalStateException(listenFailed.getCause());
+                cause.addSuppressed(e);
+                throw cause;
             }
+            l.abort();
             throw e;
         }
         Listener l = listening.join(); // done: the node needed its event loops
