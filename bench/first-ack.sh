@@ -10,7 +10,8 @@
 # process itself, after its own JVM and Kafka producer are up, and reports when the listener
 # first accepted a connection and when one record (acks=all) was acknowledged. Kafka's storage
 # format step (kafka-storage.sh format) runs before and is not timed. Fjord starts with
-# bin/fjord, the command users run. Ports: Kafka 19092 (controller 19093), Fjord 19192.
+# bin/fjord, the command users run. Ports: Kafka 19092 (controller 19093), Fjord 19192 (and its
+# Raft port 20192), unless FIRST_ACK_PORTS says otherwise.
 # Prints a markdown table (median over runs, min-max) of milliseconds.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,7 +25,10 @@ while [[ $# -gt 0 ]]; do
     shift
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "--runs takes a positive number" >&2; exit 2; }
-KAFKA_PORT=19092; KAFKA_CONTROLLER_PORT=19093; FJORD_PORT=19192
+# FIRST_ACK_PORTS="KAFKA CONTROLLER FJORD" moves the ports (bench/compare.sh uses the default ones
+# too); Fjord's Raft port is its Kafka port + 1000. A port already taken stops the run: the probe
+# would time whoever holds it.
+read -r KAFKA_PORT KAFKA_CONTROLLER_PORT FJORD_PORT <<<"${FIRST_ACK_PORTS:-19092 19093 19192}"
 
 . "$REPO/bench/lib.sh"
 JAVA_HOME="$(pick_java_home)"
@@ -44,8 +48,15 @@ PROBE=("$JAVA" -Xmx256m -Dorg.slf4j.simpleLogger.defaultLogLevel=warn
     -cp "$KAFKA_LIB/*:$REPO/fjord-bench/target/classes" io.fjord.bench.FirstAckProbe)
 
 declare -A VALUES # "broker case figure" -> space-separated values
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 probe() { # BROKER CASE TOPIC -- COMMAND...
-    local broker=$1 case=$2 topic=$3 bs; shift 4
+    local broker=$1 case=$2 topic=$3 bs p; shift 4
+    for p in $([[ $broker == kafka ]] && echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" || echo "$FJORD_PORT $((FJORD_PORT + 1000))"); do
+        if port_taken "$p"; then
+            log "port $p is in use by another process: stopping (set FIRST_ACK_PORTS to use others)"
+            exit 1
+        fi
+    done
     bs="127.0.0.1:$([[ $broker == kafka ]] && echo $KAFKA_PORT || echo $FJORD_PORT)"
     local out log="$RESULTS/$broker-$case-$topic.log"
     if ! out="$("${PROBE[@]}" "$bs" "$topic" "$log" -- "$@")"; then

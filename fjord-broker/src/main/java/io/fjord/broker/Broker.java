@@ -64,7 +64,9 @@ public final class Broker implements AutoCloseable {
     private static final int PRODUCER_ID_BLOCK = 1000;
 
     private final BrokerConfig config;
-    private final List<? extends Executor> owners;
+    /** The consumer-group shards' executors; may still be in the making while the Raft server starts. */
+    private final CompletableFuture<? extends List<? extends Executor>> owners;
+
     private final LogManager logs;
     private final RaftNode raft;
     private final KvStore kv;
@@ -89,6 +91,7 @@ public final class Broker implements AutoCloseable {
     private volatile AutoCloseable watch;
     private GroupCoordinator groups;
     private volatile boolean closed;
+    private final StartupPhases phases;
 
     /** Result of a topic creation. */
     public enum CreateResult {
@@ -107,16 +110,23 @@ public final class Broker implements AutoCloseable {
     /** A partition's replication state, for Metadata. */
     public record PartitionView(int leader, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {}
 
-    private Broker(BrokerConfig config, List<? extends Executor> owners) throws IOException {
+    private Broker(
+            BrokerConfig config, CompletableFuture<? extends List<? extends Executor>> owners, StartupPhases phases)
+            throws IOException {
+        RaftNode.startMBeanServerInBackground();
         this.config = config;
-        this.owners = List.copyOf(owners);
+        this.owners = owners;
+        this.phases = phases;
+        phases.mark("until the broker");
         this.logs = LogManager.open(config.dataDir(), this::logConfigFor, System::currentTimeMillis);
+        phases.mark("logs");
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("fjord-housekeeping"));
         this.clusterThread = Executors.newSingleThreadExecutor(daemon("fjord-cluster"));
         this.controllerThread = Executors.newSingleThreadExecutor(daemon("fjord-controller"));
         RaftNode node = null;
         try {
             node = RaftNode.start(raftConfig(config), this::newPartitionGroup);
+            phases.mark("raft server");
             this.raft = node;
             this.kv = node.kv();
             List<long[]> early;
@@ -242,9 +252,19 @@ public final class Broker implements AutoCloseable {
         if (owners.isEmpty()) {
             throw new IllegalArgumentException("at least one owner executor is needed");
         }
+        return open(config, CompletableFuture.completedFuture(List.copyOf(owners)), new StartupPhases());
+    }
+
+    /**
+     * As {@link #open(BrokerConfig, List)}, timing its phases in {@code phases}. The owners may
+     * still be in the making (the network's event loops, started beside the node): they are needed
+     * only once this node is registered.
+     */
+    public static Broker open(
+            BrokerConfig config, CompletableFuture<? extends List<? extends Executor>> owners, StartupPhases phases) {
         Broker b;
         try {
-            b = new Broker(config, owners);
+            b = new Broker(config, owners, phases);
         } catch (IOException e) {
             throw new IllegalStateException("cannot start the Raft server: " + e.getMessage(), e);
         }
@@ -258,10 +278,14 @@ public final class Broker implements AutoCloseable {
     }
 
     private void start() {
+        if (owners.isCompletedExceptionally()) {
+            ownerExecutors(); // e.g. the Kafka port is taken: fail before touching the metadata
+        }
         long deadline = System.currentTimeMillis() + STARTUP_TIMEOUT_MS;
         RangeResult all = retry("read the cluster metadata", deadline, () -> kv.range("", Consistency.LINEARIZABLE));
         view.load(all.kvs(), all.revision());
         watch = kv.watch("", all.revision(), this::onMetadataEvent);
+        phases.mark("metadata read");
         String id = newClusterId();
         retry(
                 "create the cluster id",
@@ -277,6 +301,12 @@ public final class Broker implements AutoCloseable {
                 "this node's registration",
                 deadline,
                 () -> view.clusterId != null && view.brokers.containsKey(config.nodeId()));
+        phases.mark("registration");
+        timer.execute(this::reserveProducerIdsQuietly);
+        List<? extends Executor> loops = ownerExecutors();
+        if (loops.isEmpty()) {
+            throw new IllegalArgumentException("at least one owner executor is needed");
+        }
         this.groups = new GroupCoordinator(
                 config.groups(), config.groups().offsetsPartitions(), timer, System::currentTimeMillis);
         reconcileNow();
@@ -300,11 +330,13 @@ public final class Broker implements AutoCloseable {
         if (isSingleVoter()) {
             // A cluster of one: be ready to take writes when open returns.
             awaitView("the offsets topic", deadline, () -> view.topics.containsKey(GroupCoordinator.OFFSETS_TOPIC));
+            phases.mark("offsets topic");
             reconcileNow();
             awaitView(
                     "partition leaders",
                     deadline,
                     () -> replicas.values().stream().allMatch(r -> r.isLeader()));
+            phases.mark("partition leaders");
             reconcileNow();
             awaitView("the group coordinator", deadline, () -> {
                 for (int p = 0; p < config.groups().offsetsPartitions(); p++) {
@@ -315,14 +347,26 @@ public final class Broker implements AutoCloseable {
                 }
                 return true;
             });
+            phases.mark("group coordinator");
         }
         log.info(
-                "node {} serving: cluster {}, {} topics, {} local partitions, {} data groups",
+                "node {} serving: cluster {}, {} topics, {} local partitions, {} data groups; start: {}",
                 config.nodeId(),
                 view.clusterId,
                 view.topics.size(),
                 replicas.size(),
-                raft.groups().size());
+                raft.groups().size(),
+                phases);
+    }
+
+    /** The owners, waiting for them if they are still being made; their failure fails the start. */
+    private List<? extends Executor> ownerExecutors() {
+        try {
+            return owners.join();
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalStateException("the owner executors were not made: " + c, c);
+        }
     }
 
     private boolean isSingleVoter() {
@@ -453,8 +497,8 @@ public final class Broker implements AutoCloseable {
     }
 
     private synchronized void reconcileNow() {
-        if (closed) {
-            return;
+        if (closed || !kvReady) {
+            return; // before kvReady the Raft node is not assigned yet; start() reconciles then
         }
         try {
             joinGroups();
@@ -559,10 +603,11 @@ public final class Broker implements AutoCloseable {
     private void updateCoordinatorShards() {
         TopicInfo offsets = view.topics.get(GroupCoordinator.OFFSETS_TOPIC);
         int n = config.groups().offsetsPartitions();
+        List<? extends Executor> loops = ownerExecutors();
         for (int p = 0; p < n; p++) {
             RaftReplica r = offsets == null ? null : replicas.get(new PartitionId(GroupCoordinator.OFFSETS_TOPIC, p));
             if (r != null && r.isLeader()) {
-                groups.activate(p, r, owners.get(p % owners.size()));
+                groups.activate(p, r, loops.get(p % loops.size()));
             } else {
                 groups.deactivate(p);
             }
@@ -873,35 +918,56 @@ public final class Broker implements AutoCloseable {
     public long allocateProducerId() {
         synchronized (producerIdLock) {
             if (producerIdNext >= producerIdLimit) {
-                for (int attempt = 0; ; attempt++) {
-                    var cur = kvOnce(
-                            "read producer ids", () -> kv.get(ClusterState.PRODUCER_IDS, Consistency.LINEARIZABLE));
-                    long from = cur.map(kvp -> Long.parseLong(new String(kvp.value(), StandardCharsets.UTF_8)))
-                            .orElse(0L);
-                    long to = from + PRODUCER_ID_BLOCK;
-                    Compare c = cur.isPresent()
-                            ? new Compare.ModRevision(
-                                    ClusterState.PRODUCER_IDS, cur.get().modRevision())
-                            : new Compare.ModRevision(ClusterState.PRODUCER_IDS, 0);
-                    TxnResult r = kvOnce(
-                            "reserve producer ids",
-                            () -> kv.txn(new Txn(
-                                    List.of(c),
-                                    List.of(new Op.Put(
-                                            ClusterState.PRODUCER_IDS,
-                                            Long.toString(to).getBytes(StandardCharsets.UTF_8))),
-                                    List.of())));
-                    if (r.succeeded()) {
-                        producerIdNext = from;
-                        producerIdLimit = to;
-                        break;
-                    }
-                    if (attempt > 50) {
-                        throw new IllegalStateException("cannot reserve producer ids: too much contention");
-                    }
-                }
+                reserveProducerIds();
             }
             return producerIdNext++;
+        }
+    }
+
+    /**
+     * Reserves this node's first block of producer ids while it starts (on the timer thread), so
+     * the first InitProducerId, which every idempotent producer sends before its first produce, is
+     * answered without two metadata round trips.
+     */
+    private void reserveProducerIdsQuietly() {
+        try {
+            synchronized (producerIdLock) {
+                if (producerIdNext >= producerIdLimit && !closed) {
+                    reserveProducerIds();
+                }
+            }
+        } catch (RuntimeException e) {
+            log.debug("cannot reserve producer ids yet (the first InitProducerId will): {}", e.toString());
+        }
+    }
+
+    /** Takes the next block of producer ids from the metadata (compare-and-set). Holds producerIdLock. */
+    private void reserveProducerIds() {
+        assert Thread.holdsLock(producerIdLock);
+        for (int attempt = 0; ; attempt++) {
+            var cur = kvOnce("read producer ids", () -> kv.get(ClusterState.PRODUCER_IDS, Consistency.LINEARIZABLE));
+            long from = cur.map(kvp -> Long.parseLong(new String(kvp.value(), StandardCharsets.UTF_8)))
+                    .orElse(0L);
+            long to = from + PRODUCER_ID_BLOCK;
+            Compare c = cur.isPresent()
+                    ? new Compare.ModRevision(
+                            ClusterState.PRODUCER_IDS, cur.get().modRevision())
+                    : new Compare.ModRevision(ClusterState.PRODUCER_IDS, 0);
+            TxnResult r = kvOnce(
+                    "reserve producer ids",
+                    () -> kv.txn(new Txn(
+                            List.of(c),
+                            List.of(new Op.Put(
+                                    ClusterState.PRODUCER_IDS, Long.toString(to).getBytes(StandardCharsets.UTF_8))),
+                            List.of())));
+            if (r.succeeded()) {
+                producerIdNext = from;
+                producerIdLimit = to;
+                return;
+            }
+            if (attempt > 50) {
+                throw new IllegalStateException("cannot reserve producer ids: too much contention");
+            }
         }
     }
 

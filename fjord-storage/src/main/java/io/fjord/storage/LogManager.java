@@ -51,6 +51,9 @@ public final class LogManager implements AutoCloseable {
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final LongSupplier clockMs;
+    /** Partition logs opened side by side at start (each open mostly waits for the disk). */
+    static final int OPEN_THREADS_MAX = 4;
+
     private final Map<PartitionId, PartitionLog> logs = new ConcurrentHashMap<>();
     /** fsyncs rolled segments and deletes retired files for every log, in order, off the writers. */
     private final java.util.concurrent.ExecutorService background =
@@ -122,9 +125,16 @@ public final class LogManager implements AutoCloseable {
         return manager;
     }
 
+    /**
+     * Opens every partition log, up to {@link #OPEN_THREADS_MAX} at a time: each open is
+     * independent and mostly waits for the disk (a clean log's open removes its marker durably, an
+     * unclean one reads and checks its tail), so a start with many partitions does not wait for them
+     * one by one.
+     */
     private void loadAll(Function<PartitionId, LogConfig> configFor) {
         long startNs = System.nanoTime();
         List<Path> leftovers = new ArrayList<>();
+        List<Path> partitions = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dataDir, Files::isDirectory)) {
             for (Path p : ds) {
                 String name = p.getFileName().toString();
@@ -135,16 +145,16 @@ public final class LogManager implements AutoCloseable {
                     leftovers.add(p);
                     continue;
                 }
-                PartitionId id = PartitionId.parseDirName(name);
-                if (id == null) {
+                if (PartitionId.parseDirName(name) == null) {
                     log.warn("{}: not a partition directory; ignoring it", p);
                     continue;
                 }
-                logs.put(id, PartitionLog.open(p, configFor.apply(id), clockMs, background));
+                partitions.add(p);
             }
         } catch (IOException e) {
             throw new StorageException("cannot list data directory", dataDir, e);
         }
+        openInParallel(partitions, configFor);
         for (Path p : leftovers) {
             deleteRecursively(p);
         }
@@ -153,6 +163,49 @@ public final class LogManager implements AutoCloseable {
                 dataDir,
                 logs.size(),
                 (System.nanoTime() - startNs) / 1_000_000);
+    }
+
+    private void openInParallel(List<Path> partitions, Function<PartitionId, LogConfig> configFor) {
+        if (partitions.isEmpty()) {
+            return;
+        }
+        int threads = Math.min(OPEN_THREADS_MAX, partitions.size());
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "fjord-log-open");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<?>> opens = new ArrayList<>();
+            for (Path p : partitions) {
+                PartitionId id = PartitionId.parseDirName(p.getFileName().toString());
+                opens.add(pool.submit(
+                        () -> logs.put(id, PartitionLog.open(p, configFor.apply(id), clockMs, background))));
+            }
+            RuntimeException failed = null;
+            for (java.util.concurrent.Future<?> f : opens) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    RuntimeException cause = e.getCause() instanceof RuntimeException r
+                            ? r
+                            : new StorageException("cannot open a partition log", dataDir, e.getCause());
+                    if (failed == null) {
+                        failed = cause; // the first; the caller closes what did open
+                    } else {
+                        failed.addSuppressed(cause);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new StorageException("interrupted while opening partition logs", dataDir);
+                }
+            }
+            if (failed != null) {
+                throw failed;
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** The log of {@code id}, created with {@code config} if it does not exist. */

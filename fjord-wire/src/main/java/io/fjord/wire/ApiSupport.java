@@ -3,7 +3,9 @@ package io.fjord.wire;
 import java.util.EnumMap;
 import java.util.Map;
 import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.RequestHeaderData;
 import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.Errors;
 
 /**
  * Which APIs and versions Fjord serves and advertises. Only what is implemented end to end is
@@ -53,6 +55,19 @@ final class ApiSupport {
     }
 
     private ApiSupport() {}
+
+    /**
+     * Runs kafka-clients' protocol class initializers (ApiKeys with every message schema, Errors
+     * with an exception factory per code): tens to hundreds of ms of cold code on first use. A
+     * starting node calls this once its listener is bound, on the listener's start thread, so the
+     * first request does not pay it on the event loop that takes it (a loop that also loads
+     * consumer-group shards, which waited behind it).
+     */
+    static void initializeProtocol() {
+        advertised();
+        Errors.forCode(Errors.NONE.code());
+        new RequestHeaderData();
+    }
 
     static boolean isServed(ApiKeys key, short version) {
         Range r = SERVED.get(key);

@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.common.protocol.ApiKeys;
-import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.requests.AbstractRequest;
@@ -31,7 +30,7 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
     /** Requests answered out of order are held; past this many, reading pauses (back-pressure). */
     static final int PENDING_MAX = 512;
 
-    private final RequestDispatcher dispatcher;
+    private final StartupGate dispatcher;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean readPaused;
 
@@ -45,7 +44,7 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    KafkaConnectionHandler(RequestDispatcher dispatcher) {
+    KafkaConnectionHandler(StartupGate dispatcher) {
         this.dispatcher = dispatcher;
     }
 
@@ -53,7 +52,7 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf frame = (ByteBuf) msg;
         RequestHeader header;
-        ApiMessage body;
+        AbstractRequest request;
         ByteBuffer nio = frame.nioBuffer();
         try {
             header = RequestHeader.parse(nio);
@@ -78,9 +77,7 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            body = AbstractRequest.parseRequest(key, header.apiVersion(), new ByteBufferAccessor(nio))
-                    .request
-                    .data();
+            request = AbstractRequest.parseRequest(key, header.apiVersion(), new ByteBufferAccessor(nio)).request;
         } catch (RuntimeException e) {
             frame.release();
             closeBadInput(ctx, "cannot parse " + key + " v" + header.apiVersion() + ": " + e.getMessage());
@@ -88,7 +85,7 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
         }
         CompletableFuture<Response> f;
         try {
-            f = dispatcher.dispatch(rc, body);
+            f = dispatcher.dispatch(rc, request);
         } catch (RuntimeException e) {
             log.error("{} {} v{} failed", ctx.channel().remoteAddress(), key, header.apiVersion(), e);
             f = CompletableFuture.failedFuture(e);

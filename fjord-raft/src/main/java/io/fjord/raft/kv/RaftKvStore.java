@@ -12,6 +12,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.ratis.client.RaftClient;
@@ -20,12 +21,17 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.retry.RetryPolicy;
@@ -35,9 +41,13 @@ import org.apache.ratis.util.TimeDuration;
 
 /**
  * {@link KvStore} over the metadata Raft group. Writes and linearizable reads go through a Ratis
- * {@link RaftClient} (to the leader; ReadIndex for reads). Serializable reads and watches are served
- * by the local replica when there is one ({@link #forLocalServer}); a client-only store ({@link
- * #connect}) reads them from one server with a stale read and watches by polling.
+ * {@link RaftClient} (to the leader; ReadIndex for reads), except on the leader itself: a store on
+ * a node whose replica leads ({@link #forLocalServer}) hands them straight to that replica, without
+ * the client's gRPC round trip to its own server (the first one, with a cold channel, took 100-300
+ * ms of a start). A replica that is not, or no longer, the leader sends them through the client,
+ * which finds the leader. Serializable reads and watches are served by the local replica when there
+ * is one; a client-only store ({@link #connect}) reads them from one server with a stale read and
+ * watches by polling.
  *
  * <p>Thread-safe. Futures complete on Ratis client threads; callers should not block in their
  * callbacks.
@@ -66,13 +76,20 @@ public final class RaftKvStore implements KvStore {
 
     private final List<RaftPeerId> readServers;
     private final MetaStateMachine local;
+    /** The local replica, taking requests while it leads; null for a client-only store. */
+    private final RaftServer.Division localDivision;
+
+    private final ClientId localClientId = ClientId.randomId();
+    private final AtomicLong localCallIds = new AtomicLong();
     private final Set<KvWatch> watches = ConcurrentHashMap.newKeySet();
 
-    private RaftKvStore(RaftGroup group, List<RaftPeerId> readServers, MetaStateMachine local) {
+    private RaftKvStore(
+            RaftGroup group, List<RaftPeerId> readServers, MetaStateMachine local, RaftServer.Division division) {
         this.group = group;
         this.client = newClient(group);
         this.readServers = List.copyOf(readServers);
         this.local = local;
+        this.localDivision = division;
     }
 
     /**
@@ -86,7 +103,7 @@ public final class RaftKvStore implements KvStore {
 
     public static RaftKvStore connect(RaftGroup group) {
         List<RaftPeerId> ids = group.getPeers().stream().map(RaftPeer::getId).toList();
-        return new RaftKvStore(group, ids, null);
+        return new RaftKvStore(group, ids, null, null);
     }
 
     /**
@@ -101,7 +118,7 @@ public final class RaftKvStore implements KvStore {
             throw new IOException("the metadata group's state machine is "
                     + division.getStateMachine().getClass().getName());
         }
-        return new RaftKvStore(division.getGroup(), List.of(server.getId()), sm);
+        return new RaftKvStore(division.getGroup(), List.of(server.getId()), sm, division);
     }
 
     private static RaftClient newClient(RaftGroup group) {
@@ -154,8 +171,13 @@ public final class RaftKvStore implements KvStore {
             return CompletableFuture.failedFuture(
                     new KvException("invalid transaction: " + e.getMessage(), false, false, e));
         }
+        Message m = message(command);
         RaftClient c = client;
-        return call(c, () -> c.async().send(message(command)), KvCodec::decodeTxnReply);
+        return call(
+                c,
+                () -> viaLocalLeader(
+                        m, RaftClientRequest.writeRequestType(), () -> c.async().send(m)),
+                KvCodec::decodeTxnReply);
     }
 
     // ---- reads
@@ -205,7 +227,13 @@ public final class RaftKvStore implements KvStore {
         Message m = message(KvCodec.encodeQuery(q));
         if (consistency == Consistency.LINEARIZABLE) {
             RaftClient c = client;
-            return call(c, () -> c.async().sendReadOnly(m), decode);
+            return call(
+                    c,
+                    () -> viaLocalLeader(
+                            m,
+                            RaftClientRequest.readRequestType(),
+                            () -> c.async().sendReadOnly(m)),
+                    decode);
         }
         return staleRead(m, 0, decode);
     }
@@ -232,6 +260,61 @@ public final class RaftKvStore implements KvStore {
                     return CompletableFuture.<T>failedFuture(k);
                 })
                 .thenCompose(Function.identity());
+    }
+
+    /**
+     * Submits to the local replica when it leads, else (and when it turns out not to lead any more:
+     * nothing was appended then) through {@code remote}.
+     */
+    private CompletableFuture<RaftClientReply> viaLocalLeader(
+            Message m,
+            RaftClientRequest.Type type,
+            java.util.function.Supplier<CompletableFuture<RaftClientReply>> remote) {
+        if (!(localDivision instanceof RaftClientAsynchronousProtocol leader) || !leadsReady(localDivision)) {
+            return remote.get();
+        }
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(localClientId)
+                .setServerId(localDivision.getId())
+                .setGroupId(group.getGroupId())
+                .setCallId(localCallIds.incrementAndGet())
+                .setMessage(m)
+                .setType(type)
+                .build();
+        CompletableFuture<RaftClientReply> sent;
+        try {
+            sent = leader.submitClientRequestAsync(request);
+        } catch (IOException | RuntimeException e) {
+            return remote.get();
+        }
+        return sent.handle((reply, e) -> {
+                    if (isNotLeader(e != null ? e : reply.getException())) {
+                        return remote.get();
+                    }
+                    return e != null
+                            ? CompletableFuture.<RaftClientReply>failedFuture(e)
+                            : CompletableFuture.completedFuture(reply);
+                })
+                .thenCompose(Function.identity());
+    }
+
+    private static boolean leadsReady(RaftServer.Division d) {
+        try {
+            return d.getInfo().isLeader() && d.getInfo().isLeaderReady();
+        } catch (RuntimeException e) {
+            return false; // closing
+        }
+    }
+
+    /** The replica refused because it does not lead (any more): the client will find the leader. */
+    private static boolean isNotLeader(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c instanceof NotLeaderException
+                || c instanceof LeaderNotReadyException
+                || c instanceof LeaderSteppingDownException;
     }
 
     // ---- watches
