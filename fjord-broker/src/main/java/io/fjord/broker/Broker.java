@@ -514,7 +514,8 @@ public final class Broker implements AutoCloseable {
 
     private void joinGroups() {
         for (ClusterState.RGroup g : view.rgroups.values()) {
-            if (g.adding() == config.nodeId() && raft.group(g.no()).isEmpty()) {
+            boolean hosted = raft.group(g.no()).isPresent() && !raft.isShutDown(g.no());
+            if (g.adding() == config.nodeId() && !hosted) {
                 try {
                     List<Integer> target = new ArrayList<>(g.members());
                     target.remove(Integer.valueOf(g.removing()));
@@ -527,7 +528,7 @@ public final class Broker implements AutoCloseable {
                 }
                 continue;
             }
-            if (!g.members().contains(config.nodeId()) || raft.group(g.no()).isPresent()) {
+            if (!g.members().contains(config.nodeId()) || hosted) {
                 continue;
             }
             List<RaftPeerSpec> members = new ArrayList<>();

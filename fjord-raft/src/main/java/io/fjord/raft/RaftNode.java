@@ -279,7 +279,14 @@ public final class RaftNode implements AutoCloseable {
     public DataGroup joinGroup(int groupNo, List<RaftPeerSpec> members, int preferredLeader) throws IOException {
         RaftGroupId gid = dataGroupId(groupNo);
         if (hasGroup(gid)) {
-            return groups.computeIfAbsent(groupNo, Group::new);
+            if (!isShutDown(groupNo)) {
+                return groups.computeIfAbsent(groupNo, Group::new);
+            }
+            // Ratis shut this member down (below): take it out, keeping its storage, and start it
+            // again from there; the leader's next append brings it the configuration it is in.
+            log.warn("data group {}: Ratis shut this member down; restarting it from its storage", groupNo);
+            server.groupManagement(GroupManagementRequest.newRemove(
+                    clientId, server.getId(), callIds.incrementAndGet(), gid, false, false));
         }
         if (members.stream().noneMatch(m -> m.nodeId() == config.nodeId())) {
             throw new IllegalArgumentException("node " + config.nodeId() + " is not a member of " + members);
@@ -296,6 +303,25 @@ public final class RaftNode implements AutoCloseable {
             throw new IOException("cannot add group " + groupNo + ": " + reply.getException());
         }
         return groups.computeIfAbsent(groupNo, Group::new);
+    }
+
+    /**
+     * Whether this node hosts data group {@code groupNo} but Ratis has shut that member down. Ratis
+     * does so when an election timeout finds the member outside its configuration: a member a move
+     * adds replays the old configuration from the leader's log, and if the move commits (on the
+     * other voters) and the old leader leaves before this member has received the new
+     * configuration, its next election timeout ends it. {@link #joinGroup} restarts it.
+     */
+    public boolean isShutDown(int groupNo) {
+        RaftGroupId gid = dataGroupId(groupNo);
+        if (!hasGroup(gid)) {
+            return false;
+        }
+        try {
+            return !server.getDivision(gid).getInfo().isAlive();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**
