@@ -177,11 +177,13 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(byteLimit));
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(byteLimit + 64));
         GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(byteLimit + 1024 * 1024));
-        // Small segments and a small entry cache: the partition logs hold the data for readers, so
-        // the Raft log only needs enough in memory to feed followers that are nearly caught up. Its
-        // entries are headers of ~60 bytes, each ~250 bytes of objects when cached: 1 MB segments
-        // keep that to a few MB per group (8 MB segments held ~200 MB of heap on a busy node).
-        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("1MB"));
+        // A small entry cache: the partition logs hold the data for readers, so the Raft log only
+        // needs enough in memory to feed followers that are nearly caught up. Its entries are
+        // headers of ~60 bytes (~250 bytes of objects each when cached), so smaller segments would
+        // save heap; but the log is purged a closed segment at a time, and until data groups can
+        // install a snapshot on a new member, a brand-new member can only join a group whose log
+        // still starts at its first entry: 8 MB segments keep that true for ~130,000 entries.
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
         RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
         RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf("16MB"));
