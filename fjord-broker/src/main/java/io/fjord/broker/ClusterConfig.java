@@ -29,17 +29,15 @@ public record ClusterConfig(
         boolean fsyncBeforeAck,
         long replaceAfterMs) {
 
-    /**
-     * Data groups per node when not configured: one per four cores. Each group a node leads keeps
-     * about four threads busy (submitter, log writer, log fsync, apply), and every group costs Raft
-     * work per request it takes part in: on a 2-core machine two groups per node cost ~10% more CPU
-     * per GiB produced than one, for no more parallelism.
-     */
-    public static final int DEFAULT_GROUPS_PER_NODE =
-            Math.max(1, Runtime.getRuntime().availableProcessors() / 4);
+    public static final ClusterConfig DEFAULT = new ClusterConfig(0, List.of(), 2, 1000, "", 6000, -1, false, 300_000);
 
-    public static final ClusterConfig DEFAULT =
-            new ClusterConfig(0, List.of(), DEFAULT_GROUPS_PER_NODE, 1000, "", 6000, -1, false, 300_000);
+    /**
+     * Data groups of a single node (no quorum configured) when not configured. Every group a
+     * produce request touches is a Raft entry of its own, each paying Ratis' per-entry work on five
+     * threads: on a 2-core machine two groups cost ~10% more CPU per GiB than one, for no more
+     * parallelism. Clusters keep {@link #DEFAULT}'s two per node (leaders spread over more groups).
+     */
+    public static final int SINGLE_NODE_GROUPS = 1;
 
     public ClusterConfig {
         metaVoters = List.copyOf(metaVoters);
