@@ -509,8 +509,13 @@ public final class PartitionLog implements AutoCloseable {
 
     /** Segments that may not be on disk yet: from the one holding the recovery point on. */
     private java.util.Collection<Segment> notYetDurable() {
-        Long from = segments.floorKey(recoveryPoint);
-        return (from == null ? segments : segments.tailMap(from)).values();
+        return fromSegmentHolding(recoveryPoint).values();
+    }
+
+    /** The segments from the one holding {@code offset} on (all of them when it lies before the first). */
+    private java.util.NavigableMap<Long, Segment> fromSegmentHolding(long offset) {
+        Long from = segments.floorKey(offset);
+        return from == null ? segments : segments.tailMap(from, true);
     }
 
     /**
@@ -527,10 +532,7 @@ public final class PartitionLog implements AutoCloseable {
         if (from >= offset) {
             return;
         }
-        Long first = segments.floorKey(from);
-        for (Segment seg : (first == null ? segments : segments.tailMap(first))
-                .headMap(offset, false)
-                .values()) {
+        for (Segment seg : fromSegmentHolding(from).headMap(offset, false).values()) {
             if (!seg.retain()) {
                 continue; // deleted by retention meanwhile: nothing left to make durable
             }
