@@ -170,8 +170,9 @@ public final class Broker implements AutoCloseable {
                 c.dataDir().resolve(".raft"),
                 voters,
                 cc.electionTimeoutMs(),
-                RaftNodeConfig.DEFAULT_SNAPSHOT_THRESHOLD,
+                cc.raftSnapshotThreshold(),
                 Math.max(RaftNodeConfig.DEFAULT_MAX_ENTRY_BYTES, c.logDefaults().maxBatchBytes() + 1024),
+                cc.raftLogSegmentBytes(),
                 cc.fsyncBeforeAck());
     }
 
@@ -840,6 +841,11 @@ public final class Broker implements AutoCloseable {
     public NodeInfo node(int id) {
         ClusterState.BrokerInfo b = view.brokers.get(id);
         return b == null ? null : new NodeInfo(b.id(), b.host(), b.port(), b.rack());
+    }
+
+    /** This node's member of data group {@code no}, if it hosts one (tests, diagnostics). */
+    Optional<DataGroup> dataGroup(int no) {
+        return raft.group(no);
     }
 
     /** Leader, epoch, replicas and in-sync replicas of a partition; null when unknown. */

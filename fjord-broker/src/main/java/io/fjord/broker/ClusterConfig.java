@@ -1,5 +1,6 @@
 package io.fjord.broker;
 
+import io.fjord.raft.RaftNodeConfig;
 import io.fjord.raft.RaftPeerSpec;
 import java.util.List;
 
@@ -14,6 +15,8 @@ import java.util.List;
  * @param rack this node's rack ("" = none), for replica placement
  * @param brokerLeaseMs a node whose last heartbeat is older than this counts as down
  * @param defaultReplicationFactor for topics created without one; -1 = min(3, metadata voters)
+ * @param raftSnapshotThreshold applied entries between checkpoints of a data group
+ * @param raftLogSegmentBytes size of a Raft log segment (purged a closed segment at a time)
  * @param fsyncBeforeAck acknowledge a write only once its Raft entry is fsynced on a majority
  *     (default false: once it is written to the OS on a majority, which survives kill -9 of any
  *     node, and is fsynced right after; Kafka's default durability)
@@ -27,9 +30,22 @@ public record ClusterConfig(
         long brokerLeaseMs,
         int defaultReplicationFactor,
         boolean fsyncBeforeAck,
-        long replaceAfterMs) {
+        long replaceAfterMs,
+        long raftSnapshotThreshold,
+        int raftLogSegmentBytes) {
 
-    public static final ClusterConfig DEFAULT = new ClusterConfig(0, List.of(), 2, 1000, "", 6000, -1, false, 300_000);
+    public static final ClusterConfig DEFAULT = new ClusterConfig(
+            0,
+            List.of(),
+            2,
+            1000,
+            "",
+            6000,
+            -1,
+            false,
+            300_000,
+            RaftNodeConfig.DEFAULT_SNAPSHOT_THRESHOLD,
+            RaftNodeConfig.DEFAULT_LOG_SEGMENT_BYTES);
 
     /**
      * Data groups of a single node (no quorum configured) when not configured. Every group a
@@ -57,7 +73,9 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 defaultReplicationFactor,
                 fsyncBeforeAck,
-                replaceAfterMs);
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
     }
 
     public ClusterConfig withMetaVoters(List<RaftPeerSpec> voters) {
@@ -70,7 +88,9 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 defaultReplicationFactor,
                 fsyncBeforeAck,
-                replaceAfterMs);
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
     }
 
     public ClusterConfig withGroupsPerNode(int n) {
@@ -83,7 +103,9 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 defaultReplicationFactor,
                 fsyncBeforeAck,
-                replaceAfterMs);
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
     }
 
     public ClusterConfig withElectionTimeoutMs(int ms) {
@@ -96,7 +118,9 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 defaultReplicationFactor,
                 fsyncBeforeAck,
-                replaceAfterMs);
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
     }
 
     public ClusterConfig withRack(String r) {
@@ -109,7 +133,9 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 defaultReplicationFactor,
                 fsyncBeforeAck,
-                replaceAfterMs);
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
     }
 
     public ClusterConfig withDefaultReplicationFactor(int rf) {
@@ -122,7 +148,9 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 rf,
                 fsyncBeforeAck,
-                replaceAfterMs);
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
     }
 
     public ClusterConfig withFsyncBeforeAck(boolean on) {
@@ -135,7 +163,9 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 defaultReplicationFactor,
                 on,
-                replaceAfterMs);
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
     }
 
     public ClusterConfig withReplaceAfterMs(long ms) {
@@ -148,6 +178,24 @@ public record ClusterConfig(
                 brokerLeaseMs,
                 defaultReplicationFactor,
                 fsyncBeforeAck,
-                ms);
+                ms,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes);
+    }
+
+    /** Checkpoints every {@code entries} applied entries and Raft log segments of {@code bytes}. */
+    public ClusterConfig withRaftLog(long entries, int bytes) {
+        return new ClusterConfig(
+                raftPort,
+                metaVoters,
+                groupsPerNode,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                replaceAfterMs,
+                entries,
+                bytes);
     }
 }

@@ -176,7 +176,8 @@ public final class LocalReplica implements PartitionReplica {
         resetProducerState();
     }
 
-    private void resetProducerState() {
+    /** Writer: forgets idempotent-producer state and rebuilds it from the log (e.g. after records were copied in). */
+    void resetProducerState() {
         producers.truncateTo(Long.MIN_VALUE);
         rebuildProducerState();
     }

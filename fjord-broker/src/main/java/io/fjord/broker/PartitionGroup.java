@@ -2,6 +2,7 @@ package io.fjord.broker;
 
 import io.fjord.broker.GroupJournal.Written;
 import io.fjord.raft.ReplicatedStateMachine;
+import io.fjord.storage.AppendResult;
 import io.fjord.storage.LogConfig;
 import io.fjord.storage.LogManager;
 import io.fjord.storage.LogSlice;
@@ -160,31 +161,42 @@ final class PartitionGroup implements ReplicatedStateMachine {
 
     // ---- ReplicatedStateMachine
 
+    /** A partition as a checkpoint describes it: its topic id and committed end. */
+    private record CheckpointedPartition(UUID topicId, long end) {}
+
+    /** Reads a checkpoint: adds its tombstones, returns its partitions. */
+    private Map<PartitionId, CheckpointedPartition> readCheckpoint(byte[] checkpoint) {
+        Map<PartitionId, CheckpointedPartition> parts = new LinkedHashMap<>();
+        if (checkpoint == null) {
+            return parts;
+        }
+        ByteBuffer b = ByteBuffer.wrap(checkpoint);
+        int version = b.getInt();
+        if (version != CHECKPOINT_VERSION) {
+            throw new IllegalStateException("group " + groupNo + ": unknown checkpoint version " + version);
+        }
+        int nt = b.getInt();
+        for (int i = 0; i < nt; i++) {
+            addTombstone(new UUID(b.getLong(), b.getLong()));
+        }
+        int np = b.getInt();
+        for (int i = 0; i < np; i++) {
+            byte[] name = new byte[Short.toUnsignedInt(b.getShort())];
+            b.get(name);
+            int p = b.getInt();
+            UUID topicId = new UUID(b.getLong(), b.getLong());
+            long end = b.getLong();
+            parts.put(
+                    new PartitionId(new String(name, StandardCharsets.UTF_8), p),
+                    new CheckpointedPartition(topicId, end));
+        }
+        return parts;
+    }
+
     @Override
     public void restore(byte[] checkpoint, long lastId, Path stateDir) {
         restoredId = lastId;
-        Map<PartitionId, long[]> ends = new HashMap<>(); // end offset, topic id msb, lsb
-        if (checkpoint != null) {
-            ByteBuffer b = ByteBuffer.wrap(checkpoint);
-            int version = b.getInt();
-            if (version != CHECKPOINT_VERSION) {
-                throw new IllegalStateException("group " + groupNo + ": unknown checkpoint version " + version);
-            }
-            int nt = b.getInt();
-            for (int i = 0; i < nt; i++) {
-                addTombstone(new UUID(b.getLong(), b.getLong()));
-            }
-            int np = b.getInt();
-            for (int i = 0; i < np; i++) {
-                byte[] name = new byte[Short.toUnsignedInt(b.getShort())];
-                b.get(name);
-                int p = b.getInt();
-                long msb = b.getLong();
-                long lsb = b.getLong();
-                long end = b.getLong();
-                ends.put(new PartitionId(new String(name, StandardCharsets.UTF_8), p), new long[] {end, msb, lsb});
-            }
-        }
+        Map<PartitionId, CheckpointedPartition> ends = readCheckpoint(checkpoint);
         journal = new GroupJournal(stateDir);
         // Where each partition's writes after the checkpoint ended, by the journal (per topic id:
         // a partition of a deleted topic's name may have been recreated since).
@@ -213,12 +225,8 @@ final class PartitionGroup implements ReplicatedStateMachine {
                 logs.delete(id); // deleted by an entry written before the crash, not yet removed
                 continue;
             }
-            long[] cp = ends.get(id);
-            long committed = cp != null
-                            && cp[1] == topicId.getMostSignificantBits()
-                            && cp[2] == topicId.getLeastSignificantBits()
-                    ? cp[0]
-                    : 0; // created after the checkpoint
+            CheckpointedPartition cp = ends.get(id);
+            long committed = cp != null && cp.topicId().equals(topicId) ? cp.end() : 0; // 0: created after it
             long writeEnd = Math.max(committed, writeEnds.getOrDefault(id + "/" + topicId, committed));
             if (pl.logEndOffset() > writeEnd) {
                 log.info(
@@ -646,6 +654,171 @@ final class PartitionGroup implements ReplicatedStateMachine {
             // follower may still need (from the Raft log's start) and what is not applied.
             journal.checkpoint(lastId + 1, firstKeptId);
             written.headMap(Math.min(firstKeptId, journal.firstIndex()), false).clear();
+        }
+    }
+
+    // ---- installing another replica's state (a member whose Raft log ends before the leader's)
+
+    /** Bytes of records per install request. */
+    private static final int INSTALL_CHUNK_BYTES = 1024 * 1024;
+
+    private static final byte INSTALL_OK = 0;
+    private static final byte INSTALL_GONE = 1;
+
+    /**
+     * Replaces everything this replica holds by the state another replica's checkpoint describes:
+     * its tombstones, and for each partition the records up to the checkpoint's end, copied from
+     * that replica (from its log start: what retention removed there is not copied). A partition this
+     * replica already has keeps its objects (the broker holds them) and restarts empty before the
+     * copy; idempotent-producer state is rebuilt from the copied batches, as after a restart
+     * without a snapshot.
+     */
+    @Override
+    public void install(byte[] checkpoint, long lastId, InstallSource source) throws IOException {
+        Map<PartitionId, CheckpointedPartition> parts;
+        synchronized (this) {
+            tombstones.clear();
+            tombstoneSet.clear();
+            parts = readCheckpoint(checkpoint);
+            for (Map.Entry<PartitionId, Slot> e : new ArrayList<>(slots.entrySet())) {
+                CheckpointedPartition cp = parts.get(e.getKey());
+                if (cp == null || !cp.topicId().equals(e.getValue().topicId())) {
+                    drop(e.getKey(), e.getValue());
+                }
+            }
+            for (Map.Entry<PartitionId, PartitionLog> e : logs.logsById().entrySet()) {
+                String[] m = readMarker(e.getValue().dir());
+                if (m != null && m[0].equals(Integer.toString(groupNo)) && !slots.containsKey(e.getKey())) {
+                    logs.delete(e.getKey()); // left by a partition this group no longer has
+                }
+            }
+            written.clear();
+            lastWrittenId = lastId;
+            journal.appendTruncate(0); // what the journal held described the replaced state
+            journal.checkpoint(lastId + 1, lastId + 1);
+            restoredId = lastId;
+            reconciled = true;
+        }
+        long bytes = 0;
+        for (Map.Entry<PartitionId, CheckpointedPartition> e : parts.entrySet()) {
+            PartitionId id = e.getKey();
+            CheckpointedPartition cp = e.getValue();
+            Slot s = slots.get(id);
+            if (s != null) {
+                synchronized (s.replica()) {
+                    s.replica().restartAt(0);
+                }
+            } else {
+                PartitionLog pl = logs.getOrCreate(id, configFor.apply(id));
+                if (pl.logEndOffset() != 0 || pl.logStartOffset() != 0) {
+                    logs.delete(id); // left by an earlier, unfinished install
+                    pl = logs.getOrCreate(id, configFor.apply(id));
+                }
+                DurableFiles.replace(pl.dir().resolve(MARKER), groupNo + " " + cp.topicId() + "\n");
+                s = new Slot(cp.topicId(), new LocalReplica(id, pl, Runnable::run));
+                slots.put(id, s);
+            }
+            bytes += copyPartition(id, cp, s.replica(), source);
+            synchronized (s.replica()) {
+                s.replica().resetProducerState();
+            }
+            s.replica().partitionLog().makeDurable(cp.end());
+        }
+        log.info(
+                "group {}: installed {} partitions ({} bytes of records) up to entry {}",
+                groupNo,
+                parts.size(),
+                bytes,
+                lastId);
+    }
+
+    /** Copies a partition's records below {@code cp.end()} from the source into its empty log. */
+    private long copyPartition(PartitionId id, CheckpointedPartition cp, LocalReplica r, InstallSource source)
+            throws IOException {
+        PartitionLog pl = r.partitionLog();
+        long copied = 0;
+        byte[] name = id.topic().getBytes(StandardCharsets.UTF_8);
+        while (pl.logEndOffset() < cp.end()) {
+            long next = pl.logEndOffset();
+            ByteBuffer req = ByteBuffer.allocate(2 + name.length + 4 + 16 + 8 + 8 + 4);
+            req.putShort((short) name.length).put(name).putInt(id.partition());
+            req.putLong(cp.topicId().getMostSignificantBits())
+                    .putLong(cp.topicId().getLeastSignificantBits());
+            req.putLong(next).putLong(cp.end()).putInt(INSTALL_CHUNK_BYTES);
+            ByteBuffer reply = ByteBuffer.wrap(source.call(req.array())); // no lock held while waiting
+            byte status = reply.get();
+            long sourceStart = reply.getLong();
+            synchronized (r) {
+                if (status == INSTALL_GONE) {
+                    // Deleted there since the checkpoint: a later entry deletes it here too.
+                    r.restartAt(cp.end());
+                    break;
+                }
+                if (next < sourceStart) {
+                    r.restartAt(Math.min(sourceStart, cp.end())); // retention removed these there
+                    continue;
+                }
+                ByteBuffer batches = reply.slice();
+                if (!batches.hasRemaining() || RecordBatchHeader.baseOffset(batches, 0) != next) {
+                    throw new IOException("group " + groupNo + ": " + id + ": install read at " + next
+                            + " got no batch starting there");
+                }
+                if (pl.appendAhead(batches) instanceof AppendResult.Rejected rejected) {
+                    throw new IOException("group " + groupNo + ": " + id + ": copied batches refused: " + rejected);
+                }
+                r.commitTo(pl.logEndOffset());
+                copied += batches.limit();
+            }
+        }
+        return copied;
+    }
+
+    /**
+     * Serves {@link #copyPartition} on another replica: whole committed batches of the partition from
+     * the offset asked for, below the end asked for, at most the bytes asked for (at least one
+     * batch); with this log's start, or "gone" when the partition no longer exists here.
+     */
+    @Override
+    public byte[] serveInstall(byte[] request) {
+        ByteBuffer b = ByteBuffer.wrap(request);
+        byte[] name = new byte[Short.toUnsignedInt(b.getShort())];
+        b.get(name);
+        PartitionId id = new PartitionId(new String(name, StandardCharsets.UTF_8), b.getInt());
+        UUID topicId = new UUID(b.getLong(), b.getLong());
+        long offset = b.getLong();
+        long end = b.getLong();
+        int maxBytes = b.getInt();
+        Slot s = slots.get(id);
+        if (s == null || !s.topicId().equals(topicId)) {
+            return ByteBuffer.allocate(9).put(INSTALL_GONE).putLong(-1).array();
+        }
+        PartitionLog pl = s.replica().partitionLog();
+        ReadResult r = pl.read(offset, maxBytes);
+        if (r instanceof ReadResult.OffsetOutOfRange o) {
+            if (offset < o.logStartOffset()) {
+                return ByteBuffer.allocate(9)
+                        .put(INSTALL_OK)
+                        .putLong(o.logStartOffset())
+                        .array();
+            }
+            throw new IllegalStateException(
+                    "group " + groupNo + ": " + id + ": install read at " + offset + " above the high watermark");
+        }
+        try (LogSlice slice = (LogSlice) r) {
+            ByteBuffer data = ByteBuffer.allocate(slice.length());
+            slice.readInto(data);
+            data.flip();
+            int keep = 0;
+            while (keep + RecordBatchHeader.LOG_OVERHEAD <= data.limit()
+                    && keep + RecordBatchHeader.sizeBytes(data, keep) <= data.limit()
+                    && RecordBatchHeader.baseOffset(data, keep) < end) {
+                keep += RecordBatchHeader.sizeBytes(data, keep);
+            }
+            ByteBuffer out = ByteBuffer.allocate(9 + keep).put(INSTALL_OK).putLong(slice.logStartOffset());
+            out.put(data.limit(keep));
+            return out.array();
+        } catch (IOException e) {
+            throw new StorageException("cannot read records for an install", pl.dir(), e);
         }
     }
 

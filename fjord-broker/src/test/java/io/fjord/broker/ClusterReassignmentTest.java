@@ -3,6 +3,7 @@ package io.fjord.broker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fjord.broker.group.GroupConfig;
+import io.fjord.raft.DataGroup;
 import io.fjord.raft.RaftPeerSpec;
 import io.fjord.storage.LogConfig;
 import java.net.InetAddress;
@@ -10,15 +11,20 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +41,8 @@ class ClusterReassignmentTest {
 
     private final List<Broker> brokers = new ArrayList<>();
     private final ExecutorService owners = Executors.newFixedThreadPool(2);
+    /** Adjusts every node's cluster settings (a test may shrink the Raft logs). */
+    private UnaryOperator<ClusterConfig> tune = c -> c;
 
     @AfterEach
     void tearDown() {
@@ -50,7 +58,56 @@ class ClusterReassignmentTest {
         }
     }
 
-    private BrokerConfig config(int id, int kafkaPort, int raftPort, List<RaftPeerSpec> voters) {
+    private final int[] kafka = new int[4];
+    private final int[] raft = new int[4];
+    private List<RaftPeerSpec> voters;
+
+    /** Starts nodes 1-3 (the metadata voters; ports for a fourth are chosen too); returns node 1. */
+    private Broker startThreeNodes() throws Exception {
+        for (int i = 0; i < 4; i++) {
+            kafka[i] = freePort();
+            raft[i] = freePort();
+        }
+        voters = List.of(
+                new RaftPeerSpec(1, "127.0.0.1", raft[0]),
+                new RaftPeerSpec(2, "127.0.0.1", raft[1]),
+                new RaftPeerSpec(3, "127.0.0.1", raft[2]));
+        List<CompletableFuture<Broker>> starting = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            BrokerConfig c = config(i + 1, kafka[i], raft[i]);
+            starting.add(CompletableFuture.supplyAsync(() -> Broker.open(c, List.of(owners))));
+        }
+        for (CompletableFuture<Broker> f : starting) {
+            brokers.add(f.get(180, TimeUnit.SECONDS));
+        }
+        Broker first = brokers.get(0);
+        await(
+                "three live nodes",
+                30_000,
+                () -> first.clusterView()
+                                .liveBrokers(
+                                        System.currentTimeMillis(),
+                                        first.config().cluster().brokerLeaseMs())
+                                .size()
+                        == 3);
+        return first;
+    }
+
+    /** Creates a topic with replication factor 3 and waits for a leader of each partition. */
+    private void createTopic(Broker via, String topic, int partitions) {
+        var created = via.createTopic(topic, partitions, 3, Map.of(), false);
+        assertThat(created.getKey()).as(created.getValue()).isEqualTo(Broker.CreateResult.CREATED);
+        await("leaders of every partition", 30_000, () -> {
+            for (int p = 0; p < partitions; p++) {
+                if (leaderOf(topic, p) == null) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    private BrokerConfig config(int id, int kafkaPort, int raftPort) {
         return new BrokerConfig(
                         id,
                         "127.0.0.1",
@@ -64,11 +121,11 @@ class ClusterReassignmentTest {
                         LogConfig.DEFAULT,
                         GroupConfig.DEFAULT,
                         ClusterConfig.DEFAULT)
-                .withCluster(ClusterConfig.DEFAULT
+                .withCluster(tune.apply(ClusterConfig.DEFAULT
                         .withRaftPort(raftPort)
                         .withMetaVoters(voters)
                         .withGroupsPerNode(1)
-                        .withElectionTimeoutMs(1000));
+                        .withElectionTimeoutMs(1000)));
     }
 
     private static void await(String what, long timeoutMs, BooleanSupplier cond) {
@@ -102,98 +159,50 @@ class ClusterReassignmentTest {
 
     @Test
     void shouldMoveReplicasToAJoiningNodeWhileProducingWithoutLosingAnything() throws Exception {
-        int[] kafka = new int[4];
-        int[] raft = new int[4];
-        for (int i = 0; i < 4; i++) {
-            kafka[i] = freePort();
-            raft[i] = freePort();
-        }
-        List<RaftPeerSpec> voters = List.of(
-                new RaftPeerSpec(1, "127.0.0.1", raft[0]),
-                new RaftPeerSpec(2, "127.0.0.1", raft[1]),
-                new RaftPeerSpec(3, "127.0.0.1", raft[2]));
-        List<CompletableFuture<Broker>> starting = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            BrokerConfig c = config(i + 1, kafka[i], raft[i], voters);
-            starting.add(CompletableFuture.supplyAsync(() -> Broker.open(c, List.of(owners))));
-        }
-        for (CompletableFuture<Broker> f : starting) {
-            brokers.add(f.get(180, TimeUnit.SECONDS));
-        }
-        Broker first = brokers.get(0);
-        await(
-                "three live nodes",
-                30_000,
-                () -> first.clusterView()
-                                .liveBrokers(
-                                        System.currentTimeMillis(),
-                                        first.config().cluster().brokerLeaseMs())
-                                .size()
-                        == 3);
-        var created = first.createTopic("moving", 3, 3, Map.of(), false);
-        assertThat(created.getKey()).as(created.getValue()).isEqualTo(Broker.CreateResult.CREATED);
-        await("leaders of every partition", 30_000, () -> {
-            for (int p = 0; p < 3; p++) {
-                if (leaderOf("moving", p) == null) {
-                    return false;
-                }
-            }
-            return true;
-        });
+        Broker first = startThreeNodes();
+        createTopic(first, "moving", 3);
 
         // A writer appends to partition 0 through whichever node leads it. An append whose future
         // times out may still commit (its fate is unknown), so the writer only records what was
         // acknowledged: each acknowledged batch's offsets, checked against the logs at the end.
-        AtomicBoolean stop = new AtomicBoolean();
-        AtomicLong acked = new AtomicLong();
-        AtomicLong ackedEnd = new AtomicLong();
-        Thread writer = new Thread(() -> {
-            while (!stop.get()) {
-                PartitionReplica leader = leaderOf("moving", 0);
-                if (leader == null) {
-                    Thread.onSpinWait();
-                    continue;
-                }
-                try {
-                    AppendOutcome o = leader.append(TestBatches.plain(10)).get(10, TimeUnit.SECONDS);
-                    if (o instanceof AppendOutcome.Appended a) {
-                        acked.addAndGet(10);
-                        ackedEnd.accumulateAndGet(a.lastOffset() + 1, Math::max);
-                    }
-                } catch (Exception e) {
-                    // not acknowledged: the writer goes on (a retry is a new batch)
-                }
-            }
-        });
-        writer.start();
-        await("some records", 30_000, () -> acked.get() >= 200);
+        Writer writer = new Writer("moving", 1);
+        await("some records", 30_000, () -> writer.acked.get() >= 200);
 
-        BrokerConfig fourth = config(4, kafka[3], raft[3], voters);
-        brokers.add(Broker.open(fourth, List.of(owners)));
+        brokers.add(Broker.open(config(4, kafka[3], raft[3]), List.of(owners)));
 
         // The controller moves replicas until memberships are even: each of the 4 nodes in 2 or 3
         // of the 3 groups x 3 replicas (9 memberships).
-        await("replicas on the new node", 120_000, () -> {
-            Broker.PartitionView v = first.partitionView("moving", 0);
-            int onFour = 0;
-            for (int p = 0; p < 3; p++) {
-                Broker.PartitionView pv = first.partitionView("moving", p);
-                if (pv != null && pv.replicas().contains(4)) {
-                    onFour++;
+        try {
+            await("replicas on the new node", 120_000, () -> {
+                Broker.PartitionView v = first.partitionView("moving", 0);
+                int onFour = 0;
+                for (int p = 0; p < 3; p++) {
+                    Broker.PartitionView pv = first.partitionView("moving", p);
+                    if (pv != null && pv.replicas().contains(4)) {
+                        onFour++;
+                    }
                 }
+                return v != null && onFour >= 2;
+            });
+        } catch (AssertionError e) {
+            for (Broker b : brokers) {
+                for (int p = 0; p < 3; p++) {
+                    System.out.println("DIAG node " + b.config().nodeId() + " moving-" + p + " group "
+                            + b.clusterView().topics.get("moving").groupOf(p) + ": " + b.partitionView("moving", p));
+                }
+                System.out.println("DIAG node " + b.config().nodeId() + " groups " + b.clusterView().rgroups);
             }
-            return v != null && onFour >= 2;
-        });
-        long before = acked.get();
-        await("writes after the move", 30_000, () -> acked.get() >= before + 100);
-        stop.set(true);
-        writer.join(30_000);
+            throw e;
+        }
+        long before = writer.acked.get();
+        await("writes after the move", 30_000, () -> writer.acked.get() >= before + 100);
+        writer.stop();
 
         // Every acknowledged record is on the leader, and each replica holds the same bytes.
         PartitionReplica leader = leaderOf("moving", 0);
         assertThat(leader).isNotNull();
-        long total = ackedEnd.get();
-        assertThat(total).as("offsets of acknowledged batches").isGreaterThanOrEqualTo(acked.get());
+        long total = writer.ackedEnd[0].get();
+        assertThat(total).as("offsets of acknowledged batches").isGreaterThanOrEqualTo(writer.acked.get());
         await("high watermark", 10_000, () -> leader.highWatermark() >= total);
         byte[] reference = bytes(leader, total);
         Broker.PartitionView pv = first.partitionView("moving", 0);
@@ -219,6 +228,139 @@ class ClusterReassignmentTest {
                     leaders.values().stream().mapToInt(Integer::intValue).min().orElse(0);
             return max - min <= 1;
         });
+    }
+
+    /**
+     * The groups checkpoint every 64 entries and keep 64 KiB Raft log segments, and the writer goes
+     * on until every group carrying a partition has purged the start of its log on every member. A
+     * member a move then adds cannot replay the log from its first entry: it installs the leader's
+     * state (its checkpoint and the records up to it), then follows the log. Every replica ends with
+     * the same bytes from offset 0, and every acknowledged record is there.
+     */
+    @Test
+    void shouldInstallTheLeadersStateOnANodeJoiningGroupsWhoseLogsWerePurged() throws Exception {
+        tune = c -> c.withRaftLog(64, 64 * 1024);
+        Broker first = startThreeNodes();
+        int partitions = 3;
+        createTopic(first, "purged", partitions);
+        Set<Integer> groups = new HashSet<>();
+        for (int p = 0; p < partitions; p++) {
+            groups.add(first.clusterView().topics.get("purged").groupOf(p));
+        }
+
+        Writer writer = new Writer("purged", partitions);
+        await("every written group purged the start of its Raft log on every member", 120_000, () -> {
+            for (int g : groups) {
+                for (Broker b : brokers) {
+                    Optional<DataGroup> dg = b.dataGroup(g);
+                    if (dg.isPresent() && dg.get().firstLogIndex() <= 1) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        });
+
+        Broker four = Broker.open(config(4, kafka[3], raft[3]), List.of(owners));
+        brokers.add(four);
+        await("replicas on the new node", 120_000, () -> {
+            int onFour = 0;
+            for (int p = 0; p < partitions; p++) {
+                Broker.PartitionView pv = first.partitionView("purged", p);
+                if (pv != null && pv.replicas().contains(4)) {
+                    onFour++;
+                }
+            }
+            return onFour >= 2;
+        });
+        long before = writer.acked.get();
+        await("writes after the move", 30_000, () -> writer.acked.get() >= before + 100);
+        writer.stop();
+
+        int installedOnFour = 0;
+        for (int p = 0; p < partitions; p++) {
+            int part = p;
+            await("a leader of " + p, 30_000, () -> leaderOf("purged", part) != null);
+            PartitionReplica leader = leaderOf("purged", p);
+            long total = writer.ackedEnd[p].get();
+            try {
+                await("high watermark of " + p, 10_000, () -> leader.highWatermark() >= total);
+            } catch (AssertionError e) {
+                for (Broker b : brokers) {
+                    PartitionReplica r = b.replica("purged", p);
+                    System.out.println("DIAG partition " + p + " acked end " + total + " node "
+                            + b.config().nodeId() + ": "
+                            + (r == null ? "none" : "hw " + r.highWatermark() + " leader " + r.isLeader()));
+                }
+                throw e;
+            }
+            byte[] reference = bytes(leader, total);
+            assertThat(reference).as("records of partition " + p).isNotEmpty();
+            Broker.PartitionView pv = first.partitionView("purged", p);
+            for (int id : pv.replicas()) {
+                PartitionReplica r = brokers.get(id - 1).replica("purged", p);
+                assertThat(r).as("replica of " + p + " on node " + id).isNotNull();
+                await("replica of " + p + " on node " + id + " caught up", 30_000, () -> r.highWatermark() >= total);
+                assertThat(r.logStartOffset())
+                        .as("log start of " + p + " on node " + id)
+                        .isZero();
+                assertThat(bytes(r, total))
+                        .as("bytes of " + p + " on node " + id)
+                        .isEqualTo(reference);
+            }
+            if (pv.replicas().contains(4)) {
+                installedOnFour++;
+                int g = first.clusterView().topics.get("purged").groupOf(p);
+                assertThat(four.dataGroup(g).orElseThrow().firstLogIndex())
+                        .as("node 4's log of group " + g + " starts after the installed checkpoint")
+                        .isGreaterThan(1);
+            }
+        }
+        assertThat(installedOnFour).isGreaterThanOrEqualTo(2);
+    }
+
+    /**
+     * Appends 10-record batches round-robin to the topic's first partitions through whichever node
+     * leads each. An append whose future times out may still commit (its fate is unknown), so only
+     * what was acknowledged is recorded: the records, and each partition's highest acknowledged end.
+     */
+    private final class Writer {
+        final AtomicLong acked = new AtomicLong();
+        final AtomicLong[] ackedEnd;
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final Thread thread;
+
+        Writer(String topic, int partitions) {
+            ackedEnd = new AtomicLong[partitions];
+            for (int p = 0; p < partitions; p++) {
+                ackedEnd[p] = new AtomicLong();
+            }
+            thread = new Thread(() -> {
+                for (int i = 0; !stop.get(); i++) {
+                    int p = i % partitions;
+                    PartitionReplica leader = leaderOf(topic, p);
+                    if (leader == null) {
+                        LockSupport.parkNanos(1_000_000); // no leader known yet (an election, a move)
+                        continue;
+                    }
+                    try {
+                        AppendOutcome o = leader.append(TestBatches.plain(10)).get(10, TimeUnit.SECONDS);
+                        if (o instanceof AppendOutcome.Appended a) {
+                            acked.addAndGet(10);
+                            ackedEnd[p].accumulateAndGet(a.lastOffset() + 1, Math::max);
+                        }
+                    } catch (Exception e) {
+                        // not acknowledged: the writer goes on (a retry is a new batch)
+                    }
+                }
+            });
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            stop.set(true);
+            thread.join(30_000);
+        }
     }
 
     private static byte[] bytes(PartitionReplica r, long upTo) throws Exception {

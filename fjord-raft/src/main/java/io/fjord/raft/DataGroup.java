@@ -39,4 +39,11 @@ public interface DataGroup {
 
     /** Node ids of the group's current voters. */
     List<Integer> members();
+
+    /**
+     * The index of the first entry this member's Raft log still holds (it grows as checkpoints let
+     * the log be purged; a member whose log ends before the leader's first entry installs the
+     * leader's state instead of replaying), or -1 when unknown.
+     */
+    long firstLogIndex();
 }

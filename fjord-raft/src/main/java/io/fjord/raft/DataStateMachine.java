@@ -17,12 +17,17 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.zip.CRC32C;
+import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
@@ -39,6 +44,7 @@ import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
 import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,6 +64,10 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     /** What {@link #takeSnapshot} returns when nothing was applied yet (Ratis' invalid index). */
     private static final long NO_SNAPSHOT = -1;
 
+    private static final int INSTALL_MAGIC = 0x464a494e; // "FJIN"
+    private static final byte INSTALL_CHECKPOINT = 1;
+    private static final byte INSTALL_PART = 2;
+
     private final int groupNo;
     private final ReplicatedStateMachine delegate;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
@@ -74,6 +84,8 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         }
     };
     private volatile boolean reconciled;
+    /** The checkpoint the last install brought, for {@link #reinitialize}. */
+    private volatile TermIndex installed;
     /**
      * The data of the entries read last, by Raft index: every follower asks for the same entries at
      * about the same time, so the partition logs are read once per entry, not once per follower.
@@ -92,17 +104,185 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
-        storage.init(raftStorage);
-        SingleFileSnapshotInfo latest = storage.loadLatestSnapshot();
-        Path dir = raftStorage.getStorageDir().getStateMachineDir().toPath();
-        if (latest == null) {
-            delegate.restore(null, -1, dir);
-            return;
+        getLifeCycle().startAndTransition(() -> {
+            storage.init(raftStorage);
+            SingleFileSnapshotInfo latest = storage.loadLatestSnapshot();
+            Path dir = raftStorage.getStorageDir().getStateMachineDir().toPath();
+            if (latest == null) {
+                delegate.restore(null, -1, dir);
+                return;
+            }
+            byte[] checkpoint = readCheckpoint(latest.getFile().getPath());
+            delegate.restore(checkpoint, lastIdOf(latest.getIndex()), dir);
+            setLastAppliedTermIndex(latest.getTermIndex());
+            log.info("group {}: restored checkpoint at {}", groupNo, latest.getTermIndex());
+        });
+    }
+
+    // ---- installing another replica's state
+
+    /**
+     * Ratis calls this on a member whose log ends before the first entry the leader still holds (the
+     * leader purged it after a checkpoint): a member that a move just added, or one that was away for
+     * long. Ratis' own snapshot transfer is off (a checkpoint describes partition logs that live
+     * outside Ratis), so the member fetches what it needs itself, from the leader and with the
+     * leader's checkpoint, through read-only queries (see {@link #query}): first the leader's latest
+     * stored checkpoint, then whatever the state machine asks for (the records up to it). Runs on an
+     * install thread; Ratis asks again until the returned future completes, then reloads (pause,
+     * {@link #reinitialize}) and continues the log after the checkpoint. Ratis also asks once for
+     * every member it adds: when the leader has no checkpoint yet, the future completes with null
+     * and the member replays the leader's log from its first entry.
+     */
+    @Override
+    public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(
+            RoleInfoProto roleInfo, TermIndex firstTermIndexInLog) {
+        RaftPeerProto leader = roleInfo.getFollowerInfo().getLeaderInfo().getId();
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return install(leader, firstTermIndexInLog);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                },
+                node.installer());
+    }
+
+    private TermIndex install(RaftPeerProto leaderProto, TermIndex firstInLeaderLog) throws IOException {
+        RaftPeerId leaderId = RaftPeerId.valueOf(leaderProto.getId());
+        RaftPeer leader = leaderProto.getAddress().isEmpty()
+                ? getServer().join().getDivision(getGroupId()).getRaftConf().getPeer(leaderId)
+                : RaftPeer.newBuilder()
+                        .setId(leaderId)
+                        .setAddress(leaderProto.getAddress())
+                        .build();
+        if (leader == null) {
+            throw new IOException("group " + groupNo + ": no address for leader " + leaderId);
         }
-        byte[] checkpoint = readCheckpoint(latest.getFile().getPath());
-        delegate.restore(checkpoint, lastIdOf(latest.getIndex()), dir);
-        setLastAppliedTermIndex(latest.getTermIndex());
-        log.info("group {}: restored checkpoint at {}", groupNo, latest.getTermIndex());
+        long started = System.nanoTime();
+        log.info(
+                "group {}: this member's log ends before the leader's first entry {}: installing {}'s state",
+                groupNo,
+                firstInLeaderLog,
+                leaderId);
+        try (RaftClient client = node.installClient(getGroupId(), leader)) {
+            ByteBuffer cp = ask(client, leaderId, INSTALL_CHECKPOINT, new byte[0]);
+            TermIndex at = TermIndex.valueOf(cp.getLong(), cp.getLong());
+            if (at.getIndex() < 0) {
+                // Ratis asks every member it adds once; without a checkpoint the leader's log is whole.
+                log.info("group {}: {} has no checkpoint yet: this member replays its log", groupNo, leaderId);
+                return null;
+            }
+            if (at.getIndex() + 1 < firstInLeaderLog.getIndex()) {
+                throw new IOException("group " + groupNo + ": the leader's checkpoint " + at
+                        + " is older than its log's start " + firstInLeaderLog);
+            }
+            byte[] checkpoint = new byte[cp.remaining()];
+            cp.get(checkpoint);
+            delegate.install(checkpoint, lastIdOf(at.getIndex()), request -> {
+                ByteBuffer reply = ask(client, leaderId, INSTALL_PART, request);
+                byte[] out = new byte[reply.remaining()];
+                reply.get(out);
+                return out;
+            });
+            Path file = storage.getSnapshotFile(at.getTerm(), at.getIndex()).toPath();
+            writeCheckpoint(file, checkpoint);
+            storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file, null), at));
+            installed = at;
+            log.info(
+                    "group {}: installed {}'s state at {} in {} ms",
+                    groupNo,
+                    leaderId,
+                    at,
+                    (System.nanoTime() - started) / 1_000_000);
+            return at;
+        } catch (IOException | RuntimeException e) {
+            log.warn(
+                    "group {}: installing {}'s state failed (tried again): {}{}",
+                    groupNo,
+                    leaderId,
+                    e.toString(),
+                    e.getCause() == null ? "" : ", caused by " + e.getCause());
+            throw e;
+        }
+    }
+
+    private static ByteBuffer ask(RaftClient client, RaftPeerId to, byte kind, byte[] body) throws IOException {
+        ByteBuffer req = ByteBuffer.allocate(5 + body.length)
+                .putInt(INSTALL_MAGIC)
+                .put(kind)
+                .put(body);
+        RaftClientReply reply =
+                client.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(req.array())), 0, to);
+        if (!reply.isSuccess()) {
+            throw new IOException("install query to " + to + " failed: " + reply.getException());
+        }
+        return reply.getMessage().getContent().asReadOnlyByteBuffer();
+    }
+
+    /** Serves a member installing this replica's state (see {@link #notifyInstallSnapshotFromLeader}). */
+    @Override
+    public CompletableFuture<Message> query(Message request) {
+        ByteString c = request.getContent();
+        if (c.size() < 5 || c.substring(0, 4).asReadOnlyByteBuffer().getInt() != INSTALL_MAGIC) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("group " + groupNo + ": unknown query"));
+        }
+        try {
+            byte[] out;
+            if (c.byteAt(4) == INSTALL_CHECKPOINT) {
+                SingleFileSnapshotInfo latest = storage.getLatestSnapshot();
+                if (latest == null) { // none yet, so the log still starts at its first entry
+                    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(
+                            ByteBuffer.allocate(16).putLong(-1).putLong(-1).array())));
+                }
+                byte[] bytes = readCheckpoint(latest.getFile().getPath());
+                out = ByteBuffer.allocate(16 + bytes.length)
+                        .putLong(latest.getTerm())
+                        .putLong(latest.getIndex())
+                        .put(bytes)
+                        .array();
+            } else if (c.byteAt(4) == INSTALL_PART) {
+                out = delegate.serveInstall(c.substring(5).toByteArray());
+            } else {
+                throw new IllegalArgumentException("group " + groupNo + ": unknown install query " + c.byteAt(4));
+            }
+            return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** Before Ratis reloads the state machine after an install. */
+    @Override
+    public void pause() {
+        getLifeCycle().transition(LifeCycle.State.PAUSING);
+        getLifeCycle().transition(LifeCycle.State.PAUSED);
+    }
+
+    /**
+     * After an install, on the apply thread: the delegate already holds the installed state; what
+     * this adapter knew of the old one goes (a checkpoint of it still being written is dropped).
+     */
+    @Override
+    public void reinitialize() throws IOException {
+        if (pending != null) {
+            try {
+                pending.stored().join();
+            } catch (RuntimeException ignored) {
+                // a checkpoint of the state the install replaced: it does not count either way
+            }
+            pending = null;
+        }
+        TermIndex at = installed;
+        if (at != null) {
+            setLastAppliedTermIndex(at);
+        }
+        recentReads.clear();
+        reconciled = true;
+        if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+            getLifeCycle().transition(LifeCycle.State.STARTING);
+            getLifeCycle().transition(LifeCycle.State.RUNNING);
+        }
     }
 
     @Override

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -37,6 +38,7 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -179,11 +181,10 @@ public final class RaftNode implements AutoCloseable {
         GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(byteLimit + 1024 * 1024));
         // A small entry cache: the partition logs hold the data for readers, so the Raft log only
         // needs enough in memory to feed followers that are nearly caught up. Its entries are
-        // headers of ~60 bytes (~250 bytes of objects each when cached), so smaller segments would
-        // save heap; but the log is purged a closed segment at a time, and until data groups can
-        // install a snapshot on a new member, a brand-new member can only join a group whose log
-        // still starts at its first entry: 8 MB segments keep that true for ~130,000 entries.
-        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8MB"));
+        // headers of ~60 bytes (~250 bytes of objects each when cached). The log is purged a closed
+        // segment at a time; a member whose log ends before the leader's start installs the
+        // leader's state instead (DataStateMachine.notifyInstallSnapshotFromLeader).
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.logSegmentBytes()));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("1MB"));
         RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
         RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf("16MB"));
@@ -201,9 +202,9 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, true);
         // In-process submissions never retry, so the retry cache need not remember long.
         RaftServerConfigKeys.RetryCache.setExpiryTime(p, TimeDuration.valueOf(5, TimeUnit.SECONDS));
-        // A data group's checkpoint describes partition logs that live outside Ratis, so shipping it
-        // alone to a follower would be wrong: no snapshot installs. Ratis purges only up to the
-        // lowest commit index of all peers, so a follower that was down catches up from the log.
+        // A data group's checkpoint describes partition logs that live outside Ratis, so Ratis'
+        // own transfer (the checkpoint file alone) would be wrong: Ratis notifies the lagging member
+        // instead, and its state machine copies the leader's state itself.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
         return p;
     }
@@ -492,6 +493,32 @@ public final class RaftNode implements AutoCloseable {
             g.stop();
         }
         checkpointer.shutdown();
+        installer.shutdownNow();
+    }
+
+    /** Threads that install another member's state on a lagging member (rare; one per install). */
+    private final ExecutorService installer = Executors.newCachedThreadPool(
+            r -> Thread.ofPlatform().name("fjord-raft-install").daemon().unstarted(r));
+
+    Executor installer() {
+        return installer;
+    }
+
+    /**
+     * A client for read-only queries to one member of a data group, for an install: a few quick
+     * retries, then the install fails and Ratis asks again.
+     */
+    RaftClient installClient(RaftGroupId gid, RaftPeer member) {
+        RaftProperties p = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(30, TimeUnit.SECONDS));
+        return RaftClient.newBuilder()
+                .setClientId(ClientId.randomId())
+                .setRaftGroup(RaftGroup.valueOf(gid, member))
+                .setProperties(p)
+                .setParameters(new Parameters())
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                        3, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS)))
+                .build();
     }
 
     Executor checkpointer() {
@@ -706,6 +733,15 @@ public final class RaftNode implements AutoCloseable {
                         .toList();
             } catch (IOException e) {
                 return List.of();
+            }
+        }
+
+        @Override
+        public long firstLogIndex() {
+            try {
+                return server.getDivision(gid).getRaftLog().getStartIndex();
+            } catch (IOException e) {
+                return -1;
             }
         }
 

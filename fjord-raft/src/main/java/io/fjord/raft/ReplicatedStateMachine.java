@@ -1,5 +1,6 @@
 package io.fjord.raft;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 
@@ -104,6 +105,36 @@ public interface ReplicatedStateMachine {
      * describes durable (fsyncs; any thread but the apply thread; throws when it cannot).
      */
     record Checkpoint(byte[] bytes, Runnable makeDurable) {}
+
+    /**
+     * This replica must take over another replica's state: its own Raft log ends before the first
+     * entry the leader still has (a member a move just added, or one that was away while the others
+     * purged their logs). Replace everything this replica holds by the state {@code checkpoint}
+     * describes (a checkpoint the other replica took, covering ids up to {@code lastId}), copying what
+     * else that state needs (records) through {@code source}, which hands each request to {@link
+     * #serveInstall} on that replica. The state must be durable when this returns; entries after
+     * {@code lastId} follow as usual. Runs on a thread of its own while nothing is written,
+     * truncated or applied here; the next {@link #checkpoint} comes after.
+     *
+     * @throws IOException when the source fails or the state cannot be stored (it is tried again)
+     */
+    default void install(byte[] checkpoint, long lastId, InstallSource source) throws IOException {
+        throw new UnsupportedOperationException("this state machine cannot install another replica's state");
+    }
+
+    /** Asks the replica whose state is being installed for a part of it. Blocking. */
+    @FunctionalInterface
+    interface InstallSource {
+        byte[] call(byte[] request) throws IOException;
+    }
+
+    /**
+     * Answers a request that {@link #install} on another replica made, from this replica's state
+     * (whatever it holds now: at least what its latest stored checkpoint describes). Any thread.
+     */
+    default byte[] serveInstall(byte[] request) {
+        throw new UnsupportedOperationException("this state machine cannot serve an install");
+    }
 
     /** This node leads {@code term} and every entry of earlier terms has been applied. */
     default void leaderReady(long term) {}
