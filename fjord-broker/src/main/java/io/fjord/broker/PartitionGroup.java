@@ -703,20 +703,9 @@ final class PartitionGroup implements ReplicatedStateMachine {
         for (Map.Entry<PartitionId, CheckpointedPartition> e : parts.entrySet()) {
             PartitionId id = e.getKey();
             CheckpointedPartition cp = e.getValue();
-            Slot s = slots.get(id);
-            if (s != null) {
-                synchronized (s.replica()) {
-                    s.replica().restartAt(0);
-                }
-            } else {
-                PartitionLog pl = logs.getOrCreate(id, configFor.apply(id));
-                if (pl.logEndOffset() != 0 || pl.logStartOffset() != 0) {
-                    logs.delete(id); // left by an earlier, unfinished install
-                    pl = logs.getOrCreate(id, configFor.apply(id));
-                }
-                DurableFiles.replace(pl.dir().resolve(MARKER), groupNo + " " + cp.topicId() + "\n");
-                s = new Slot(cp.topicId(), new LocalReplica(id, pl, Runnable::run));
-                slots.put(id, s);
+            Slot s = createSlot(id, cp.topicId()); // the broker may have asked for it already
+            synchronized (s.replica()) {
+                s.replica().restartAt(0);
             }
             bytes += copyPartition(id, cp, s.replica(), source);
             synchronized (s.replica()) {

@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.zip.CRC32C;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -179,6 +181,7 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
             }
             byte[] checkpoint = new byte[cp.remaining()];
             cp.get(checkpoint);
+            awaitApplied();
             delegate.install(checkpoint, lastIdOf(at.getIndex()), request -> {
                 ByteBuffer reply = ask(client, leaderId, INSTALL_PART, request);
                 byte[] out = new byte[reply.remaining()];
@@ -204,6 +207,25 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
                     e.toString(),
                     e.getCause() == null ? "" : ", caused by " + e.getCause());
             throw e;
+        }
+    }
+
+    /**
+     * Waits until this member has applied every entry its own log has committed (a member that was
+     * away may still be applying old entries): the install must not race the apply thread.
+     */
+    private void awaitApplied() throws IOException {
+        RaftLog raftLog = getServer().join().getDivision(getGroupId()).getRaftLog();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            TermIndex applied = getLastAppliedTermIndex();
+            if ((applied == null ? -1 : applied.getIndex()) >= raftLog.getLastCommittedIndex()) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("group " + groupNo + ": entries committed here are still being applied");
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
         }
     }
 
