@@ -188,4 +188,77 @@ class PartitionGroupWriteAheadTest {
         assertThat(reply(again.group().apply(6, 2, header()))).isEqualTo(new AppendOutcome.Appended(5, 7, 0, false));
         assertThat(Files.list(again.state()).count()).isPositive();
     }
+
+    @Test
+    void installCopiesTheCheckpointedStateAndFollowsTheLogFromThere() throws Exception {
+        Node leader = open("leader", null, 0);
+        leader.group().reconcile(i -> -1);
+        long index = 0;
+        // Enough batches for several 8 KiB segments and several install chunks' worth of requests.
+        for (int i = 0; i < 300; i++) {
+            index++;
+            ByteBuffer b = i % 3 == 0 ? TestBatches.idempotent(7, (short) 0, i / 3 * 2, 2) : TestBatches.plain(3);
+            leader.group().write(index, 1, header(), b, true);
+            leader.group().apply(index, 1, header());
+        }
+        long checkpointed = index;
+        ReplicatedStateMachine.Checkpoint taken = leader.group().checkpoint(checkpointed);
+        taken.makeDurable().run();
+        leader.group().checkpointed(checkpointed, 1);
+        long end = log(leader).highWatermark();
+        // The leader goes on after its checkpoint: written ahead, not part of what is installed.
+        leader.group().write(index + 1, 1, header(), TestBatches.plain(4), true);
+
+        // A stale member: it had the partition with other data, which the install replaces.
+        Node member = open("member", null, 0);
+        member.group().reconcile(i -> -1);
+        member.group().write(1, 1, header(), TestBatches.plain(50), true);
+        member.group().apply(1, 1, header());
+        LocalReplica before = member.group().partition(P0).replica();
+        List<Integer> requests = new ArrayList<>();
+        member.group().install(taken.bytes(), checkpointed, request -> {
+            requests.add(request.length);
+            return leader.group().serveInstall(request);
+        });
+
+        assertThat(member.group().partition(P0).replica())
+                .as("the same replica object")
+                .isSameAs(before);
+        assertThat(log(member).highWatermark()).isEqualTo(end);
+        assertThat(log(member).logEndOffset()).isEqualTo(end);
+        assertThat(bytes(log(member), 0, end)).isEqualTo(bytes(log(leader), 0, end));
+        assertThat(requests.size()).as("install requests").isGreaterThan(1);
+
+        // The log goes on after the checkpoint: the entry the leader wrote ahead, fed from its read.
+        member.group()
+                .write(
+                        index + 1,
+                        1,
+                        header(),
+                        leader.group().read(index + 1, header()).asReadOnlyBuffer(),
+                        false);
+        byte[] leaderReply = leader.group().apply(index + 1, 1, header());
+        assertThat(member.group().apply(index + 1, 1, header())).isEqualTo(leaderReply);
+        // Idempotent-producer state came with the copied batches: a retry of the last one is a duplicate.
+        index += 2;
+        ByteBuffer retry = TestBatches.idempotent(7, (short) 0, 99 * 2, 2);
+        leader.group().write(index, 1, header(), retry.duplicate(), true);
+        member.group()
+                .write(index, 1, header(), leader.group().read(index, header()).asReadOnlyBuffer(), false);
+        byte[] verdict = leader.group().apply(index, 1, header());
+        assertThat(reply(verdict)).isInstanceOf(AppendOutcome.Appended.class);
+        assertThat(((AppendOutcome.Appended) reply(verdict)).duplicate()).isTrue();
+        assertThat(member.group().apply(index, 1, header())).isEqualTo(verdict);
+        assertThat(log(member).highWatermark()).isEqualTo(log(leader).highWatermark());
+
+        // A restart of the member from the installed checkpoint keeps it.
+        byte[] reference = bytes(log(leader), 0, end);
+        for (AutoCloseable c : toClose) {
+            c.close();
+        }
+        toClose.clear();
+        Node again = open("member", taken.bytes(), checkpointed);
+        assertThat(log(again).logEndOffset()).isGreaterThanOrEqualTo(end);
+        assertThat(bytes(log(again), 0, end)).isEqualTo(reference);
+    }
 }
