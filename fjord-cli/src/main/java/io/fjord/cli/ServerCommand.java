@@ -34,7 +34,7 @@ final class ServerCommand implements Callable<Integer> {
                     + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
                     + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
                     + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack, "
-                    + "replica.replace.after.ms.")
+                    + "replica.replace.after.ms, raft.snapshot.entries, raft.log.segment.bytes.")
     Path configFile;
 
     @Option(names = "--data-dir", description = "Where partition logs live (default: ./data).")
@@ -130,7 +130,7 @@ final class ServerCommand implements Callable<Integer> {
         if (p.containsKey("raft.fsync.before.ack")) {
             cluster = cluster.withFsyncBeforeAck(Boolean.parseBoolean(p.getProperty("raft.fsync.before.ack")));
         }
-        config = config.withCluster(cluster);
+        config = config.withCluster(raftLogSettings(cluster, p));
         KafkaServer server = KafkaServer.start(config);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
@@ -143,5 +143,25 @@ final class ServerCommand implements Callable<Integer> {
                         "fjord-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * The data groups' checkpoint interval ({@code raft.snapshot.entries}) and Raft log segment size
+     * ({@code raft.log.segment.bytes}) from the config file, over {@code cluster}'s.
+     */
+    static ClusterConfig raftLogSettings(ClusterConfig cluster, Properties p) {
+        long entries = p.containsKey("raft.snapshot.entries")
+                ? Long.parseLong(p.getProperty("raft.snapshot.entries").trim())
+                : cluster.raftSnapshotThreshold();
+        int bytes = p.containsKey("raft.log.segment.bytes")
+                ? Integer.parseInt(p.getProperty("raft.log.segment.bytes").trim())
+                : cluster.raftLogSegmentBytes();
+        if (entries < 1) {
+            throw new IllegalArgumentException("raft.snapshot.entries must be at least 1: " + entries);
+        }
+        if (bytes < 64 * 1024) {
+            throw new IllegalArgumentException("raft.log.segment.bytes must be at least 65536: " + bytes);
+        }
+        return cluster.withRaftLog(entries, bytes);
     }
 }
