@@ -21,7 +21,7 @@ import java.nio.file.Path;
  *
  * <p>Threads: {@link #restore}, {@link #apply}, {@link #checkpoint}, {@link #checkpointed} and {@link
  * #leaderReady} run on the group's apply thread, one at a time. {@link #write} and {@link #truncate} run one at a time in
- * log order, on a Raft thread (not the apply thread). {@link #read} runs on any thread. {@link
+ * log order, on a Raft thread (not the apply thread). {@link #read} and {@link #serveInstall} run on any thread; {@link #install} on an install thread, while nothing is written, truncated or applied. {@link
  * #leaderChanged} runs on a Raft thread, possibly under a Raft lock: hand work off, never block.
  */
 public interface ReplicatedStateMachine {
