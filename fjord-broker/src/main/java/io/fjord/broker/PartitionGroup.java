@@ -686,12 +686,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
                     drop(e.getKey(), e.getValue());
                 }
             }
-            for (Map.Entry<PartitionId, PartitionLog> e : logs.logsById().entrySet()) {
-                String[] m = readMarker(e.getValue().dir());
-                if (m != null && m[0].equals(Integer.toString(groupNo)) && !slots.containsKey(e.getKey())) {
-                    logs.delete(e.getKey()); // left by a partition this group no longer has
-                }
-            }
+            deleteUnheldLogs();
             written.clear();
             lastWrittenId = lastId;
             journal.appendTruncate(0); // what the journal held described the replaced state
@@ -855,9 +850,14 @@ final class PartitionGroup implements ReplicatedStateMachine {
         for (Map.Entry<PartitionId, Slot> e : new ArrayList<>(slots.entrySet())) {
             drop(e.getKey(), e.getValue());
         }
+        deleteUnheldLogs();
+    }
+
+    /** Deletes partition logs marked as this group's that it holds no slot for (left on disk). */
+    private void deleteUnheldLogs() {
         for (Map.Entry<PartitionId, PartitionLog> e : logs.logsById().entrySet()) {
             String[] m = readMarker(e.getValue().dir());
-            if (m != null && m[0].equals(Integer.toString(groupNo))) {
+            if (m != null && m[0].equals(Integer.toString(groupNo)) && !slots.containsKey(e.getKey())) {
                 logs.delete(e.getKey());
             }
         }
