@@ -72,13 +72,20 @@ class ClusterReassignmentTest {
                 new RaftPeerSpec(1, "127.0.0.1", raft[0]),
                 new RaftPeerSpec(2, "127.0.0.1", raft[1]),
                 new RaftPeerSpec(3, "127.0.0.1", raft[2]));
-        List<CompletableFuture<Broker>> starting = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            BrokerConfig c = config(i + 1, kafka[i], raft[i]);
-            starting.add(CompletableFuture.supplyAsync(() -> Broker.open(c, List.of(owners))));
-        }
-        for (CompletableFuture<Broker> f : starting) {
-            brokers.add(f.get(180, TimeUnit.SECONDS));
+        // A thread per node: each start waits for a quorum of the others. (The common pool has one
+        // thread on 2 cores, so its starts ran one after the other until the first timed out.)
+        ExecutorService starter = Executors.newFixedThreadPool(3);
+        try {
+            List<CompletableFuture<Broker>> starting = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                BrokerConfig c = config(i + 1, kafka[i], raft[i]);
+                starting.add(CompletableFuture.supplyAsync(() -> Broker.open(c, List.of(owners)), starter));
+            }
+            for (CompletableFuture<Broker> f : starting) {
+                brokers.add(f.get(180, TimeUnit.SECONDS));
+            }
+        } finally {
+            starter.shutdown();
         }
         Broker first = brokers.get(0);
         await(
