@@ -250,6 +250,15 @@ class PartitionGroupWriteAheadTest {
         assertThat(((AppendOutcome.Appended) reply(verdict)).duplicate()).isTrue();
         assertThat(member.group().apply(index, 1, header())).isEqualTo(verdict);
         assertThat(log(member).highWatermark()).isEqualTo(log(leader).highWatermark());
+        // The member leads next: its own dedupe, rebuilt from the copied batches, knows the producer
+        // (above it only took the leader's verdict).
+        index++;
+        member.group().write(index, 2, header(), TestBatches.idempotent(7, (short) 0, 99 * 2, 2), true);
+        AppendOutcome own = reply(member.group().apply(index, 2, header()));
+        assertThat(own).isInstanceOf(AppendOutcome.Appended.class);
+        assertThat(((AppendOutcome.Appended) own).duplicate())
+                .as("a retry the member dedupes itself")
+                .isTrue();
 
         // A restart of the member from the installed checkpoint keeps it.
         byte[] reference = bytes(log(leader), 0, end);
