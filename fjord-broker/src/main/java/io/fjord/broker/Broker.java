@@ -504,6 +504,7 @@ public final class Broker implements AutoCloseable {
         try {
             joinGroups();
             leaveGroups();
+            allowSoloWrites();
             openPartitions();
             if (groups != null) {
                 updateCoordinatorShards();
@@ -519,7 +520,11 @@ public final class Broker implements AutoCloseable {
             if (g.adding() == config.nodeId() && !hosted) {
                 try {
                     List<Integer> target = new ArrayList<>(g.members());
-                    target.remove(Integer.valueOf(g.removing()));
+                    if (!Placement.movesInTwoSteps(g.members())) {
+                        // In two steps this node first joins beside the old member (see executeMove):
+                        // alone in its configuration, it would elect itself leader of an empty group.
+                        target.remove(Integer.valueOf(g.removing()));
+                    }
                     target.add(config.nodeId());
                     target.sort(null);
                     raft.joinGroup(g.no(), specs(target), g.preferred()); // empty, with the target voters
@@ -549,6 +554,23 @@ public final class Broker implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 log.warn("cannot join data group {}: {}", g.no(), e.toString());
             }
+        }
+    }
+
+    /**
+     * Solo writes (no Raft entry per produce batch) for the groups whose record names this node
+     * alone and announces no move. A move announced here turns them off before the controller asks
+     * for the new configuration; the group's leader also leaves solo when the joining member asks
+     * for its checkpoint, whichever comes first.
+     */
+    private void allowSoloWrites() {
+        for (DataGroup dg : raft.groups()) {
+            ClusterState.RGroup g = view.rgroups.get(dg.id());
+            dg.allowSolo(config.cluster().soloWrites()
+                    && g != null
+                    && g.adding() < 0
+                    && g.removing() < 0
+                    && g.members().equals(List.of(config.nodeId())));
         }
     }
 
@@ -684,6 +706,37 @@ public final class Broker implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks for data group {@code groupNo}'s replica on node {@code from} to move to node {@code to}:
+     * records the move in the group's metadata, as the controller records its own, and whichever
+     * node is controller carries it out like an interrupted move (the seam for Kafka's partition
+     * reassignment APIs). False when the group is unknown or already moving, {@code from} is not a
+     * member, {@code to} is one or is not registered, or the group changed meanwhile.
+     */
+    boolean requestMove(int groupNo, int from, int to) {
+        ClusterState.RGroup g = view.rgroups.get(groupNo);
+        if (g == null
+                || g.adding() >= 0
+                || !g.members().contains(from)
+                || g.members().contains(to)
+                || !view.brokers.containsKey(to)) {
+            return false;
+        }
+        ClusterState.RGroup announced = new ClusterState.RGroup(
+                g.no(), g.rf(), g.members(), g.preferred() == from ? to : g.preferred(), to, from);
+        String key = ClusterState.RGROUPS + g.no();
+        TxnResult r = kvOnce(
+                "request a move",
+                () -> kv.txn(new Txn(
+                        List.of(new Compare.Value(key, ClusterState.encodeGroup(g))),
+                        List.of(new Op.Put(key, ClusterState.encodeGroup(announced))),
+                        List.of())));
+        if (r.succeeded()) {
+            log.info("group {}: move requested, node {} out, node {} in", groupNo, from, to);
+        }
+        return r.succeeded();
+    }
+
     private List<RaftPeerSpec> specs(List<Integer> nodes) {
         List<RaftPeerSpec> out = new ArrayList<>();
         for (int n : nodes) {
@@ -753,20 +806,17 @@ public final class Broker implements AutoCloseable {
                 pause(100);
             }
         }
-        IOException last = null;
-        for (int attempt = 0; attempt < 5 && !closed; attempt++) {
-            try {
-                raft.reconfigure(g.no(), current, target, m.preferred());
-                last = null;
-                break;
-            } catch (IOException e) {
-                last = e;
-                pause(1000);
-            }
+        if (m.add() >= 0 && Placement.movesInTwoSteps(g.members())) {
+            // Ratis refuses a change whose new voters are as many as the ones kept (a lone new
+            // voter could elect itself): add the new member first, then remove the old one.
+            List<Integer> both = new ArrayList<>(g.members());
+            both.add(m.add());
+            both.sort(null);
+            List<RaftPeerSpec> between = specs(both);
+            reconfigureWithRetries(g.no(), current, between, m.preferred());
+            current = between;
         }
-        if (last != null) {
-            throw last;
-        }
+        reconfigureWithRetries(g.no(), current, target, m.preferred());
         ClusterState.RGroup done = new ClusterState.RGroup(g.no(), g.rf(), next, m.preferred(), -1, -1);
         ClusterState.RGroup before = g;
         kvOnce(
@@ -776,6 +826,23 @@ public final class Broker implements AutoCloseable {
                         List.of(new Op.Put(key, ClusterState.encodeGroup(done))),
                         List.of())));
         log.info("group {} now {} (preferred leader {})", g.no(), next, m.preferred());
+    }
+
+    private void reconfigureWithRetries(int groupNo, List<RaftPeerSpec> current, List<RaftPeerSpec> next, int preferred)
+            throws IOException {
+        IOException last = null;
+        for (int attempt = 0; attempt < 5 && !closed; attempt++) {
+            try {
+                raft.reconfigure(groupNo, current, next, preferred);
+                return;
+            } catch (IOException e) {
+                last = e;
+                pause(1000);
+            }
+        }
+        if (last != null) {
+            throw last;
+        }
     }
 
     /** The consumer-group coordinator. */

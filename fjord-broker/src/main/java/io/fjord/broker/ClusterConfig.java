@@ -17,6 +17,8 @@ import java.util.List;
  * @param defaultReplicationFactor for topics created without one; -1 = min(3, metadata voters)
  * @param raftSnapshotThreshold applied entries between checkpoints of a data group
  * @param raftLogSegmentBytes size of a Raft log segment (purged a closed segment at a time)
+ * @param soloWrites a data group whose only voter is this node takes produce batches without a Raft
+ *     entry each (see docs/architecture.md, "Solo writes"); off, every batch is a Raft entry
  * @param fsyncBeforeAck acknowledge a write only once its Raft entry is fsynced on a majority
  *     (default false: once it is written to the OS on a majority, which survives kill -9 of any
  *     node, and is fsynced right after; Kafka's default durability)
@@ -32,7 +34,8 @@ public record ClusterConfig(
         boolean fsyncBeforeAck,
         long replaceAfterMs,
         long raftSnapshotThreshold,
-        int raftLogSegmentBytes) {
+        int raftLogSegmentBytes,
+        boolean soloWrites) {
 
     public static final ClusterConfig DEFAULT = new ClusterConfig(
             0,
@@ -45,7 +48,8 @@ public record ClusterConfig(
             false,
             300_000,
             RaftNodeConfig.DEFAULT_SNAPSHOT_THRESHOLD,
-            RaftNodeConfig.DEFAULT_LOG_SEGMENT_BYTES);
+            RaftNodeConfig.DEFAULT_LOG_SEGMENT_BYTES,
+            true);
 
     /**
      * Data groups of a single node (no quorum configured) when not configured. Every group a
@@ -75,7 +79,8 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 replaceAfterMs,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     public ClusterConfig withMetaVoters(List<RaftPeerSpec> voters) {
@@ -90,7 +95,8 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 replaceAfterMs,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     public ClusterConfig withGroupsPerNode(int n) {
@@ -105,7 +111,8 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 replaceAfterMs,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     public ClusterConfig withElectionTimeoutMs(int ms) {
@@ -120,7 +127,8 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 replaceAfterMs,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     public ClusterConfig withRack(String r) {
@@ -135,7 +143,8 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 replaceAfterMs,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     public ClusterConfig withDefaultReplicationFactor(int rf) {
@@ -150,7 +159,8 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 replaceAfterMs,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     public ClusterConfig withFsyncBeforeAck(boolean on) {
@@ -165,7 +175,8 @@ public record ClusterConfig(
                 on,
                 replaceAfterMs,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     public ClusterConfig withReplaceAfterMs(long ms) {
@@ -180,7 +191,8 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 ms,
                 raftSnapshotThreshold,
-                raftLogSegmentBytes);
+                raftLogSegmentBytes,
+                soloWrites);
     }
 
     /** Checkpoints every {@code entries} applied entries and Raft log segments of {@code bytes}. */
@@ -196,6 +208,24 @@ public record ClusterConfig(
                 fsyncBeforeAck,
                 replaceAfterMs,
                 entries,
-                bytes);
+                bytes,
+                soloWrites);
+    }
+
+    /** Solo writes for groups whose only voter is this node (default on). */
+    public ClusterConfig withSoloWrites(boolean on) {
+        return new ClusterConfig(
+                raftPort,
+                metaVoters,
+                groupsPerNode,
+                electionTimeoutMs,
+                rack,
+                brokerLeaseMs,
+                defaultReplicationFactor,
+                fsyncBeforeAck,
+                replaceAfterMs,
+                raftSnapshotThreshold,
+                raftLogSegmentBytes,
+                on);
     }
 }

@@ -82,6 +82,11 @@ final class PartitionGroup implements ReplicatedStateMachine {
     private long lastWrittenId = -1;
 
     private GroupJournal journal;
+    /** The group's own directory (journal, solo note). */
+    private Path stateDir;
+    /** The solo note is there: solo writes may be ahead of the Raft log (see {@link #beginSolo}). */
+    private volatile boolean soloNoted;
+
     private long restoredId;
     private boolean reconciled; // guarded by this
 
@@ -125,10 +130,14 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
     }
 
+    /** The partition's slot, created if need be; null when its topic id was deleted. */
     private synchronized Slot createSlot(PartitionId id, UUID topicId) {
         Slot s = slots.get(id);
         if (s != null) {
             return s;
+        }
+        if (tombstoneSet.contains(topicId)) {
+            return null; // a solo write that raced the topic's deletion
         }
         PartitionLog pl = logs.getOrCreate(id, configFor.apply(id));
         if (pl.highWatermark() > pl.logStartOffset() && !ownedByMe(pl.dir(), topicId)) {
@@ -197,7 +206,12 @@ final class PartitionGroup implements ReplicatedStateMachine {
     public void restore(byte[] checkpoint, long lastId, Path stateDir) {
         restoredId = lastId;
         Map<PartitionId, CheckpointedPartition> ends = readCheckpoint(checkpoint);
+        this.stateDir = stateDir;
         journal = new GroupJournal(stateDir);
+        soloNoted = Files.exists(stateDir.resolve(SOLO_NOTE));
+        if (soloNoted) {
+            log.info("group {}: was taking solo writes: keeps everything its partition logs hold", groupNo);
+        }
         // Where each partition's writes after the checkpoint ended, by the journal (per topic id:
         // a partition of a deleted topic's name may have been recreated since).
         Map<String, Long> writeEnds = new HashMap<>();
@@ -228,6 +242,12 @@ final class PartitionGroup implements ReplicatedStateMachine {
             CheckpointedPartition cp = ends.get(id);
             long committed = cp != null && cp.topicId().equals(topicId) ? cp.end() : 0; // 0: created after it
             long writeEnd = Math.max(committed, writeEnds.getOrDefault(id + "/" + topicId, committed));
+            if (soloNoted) {
+                // Solo writes have no Raft entries, and this node was the only voter: every record
+                // the log holds was written alone here and counts (as on a Kafka broker).
+                committed = Math.max(committed, pl.logEndOffset());
+                writeEnd = committed;
+            }
             if (pl.logEndOffset() > writeEnd) {
                 log.info(
                         "{}: cutting {} -> {}: written, but its Raft entry was not (group {})",
@@ -548,7 +568,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
         if (s == null) {
             s = createSlot(d.partition(), d.topicId());
         }
-        return s.topicId().equals(d.topicId()) ? s : null;
+        return s != null && s.topicId().equals(d.topicId()) ? s : null;
     }
 
     private byte[] applyDeleteRecords(GroupEntry.Decoded d) {
@@ -657,6 +677,64 @@ final class PartitionGroup implements ReplicatedStateMachine {
         }
     }
 
+    // ---- solo writes: this node is the group's only voter (see DataGroup#allowSolo)
+
+    /** The note, in the group's directory, that solo writes may be ahead of the Raft log. */
+    static final String SOLO_NOTE = "solo";
+
+    @Override
+    public boolean beginSolo() {
+        if (!soloNoted) {
+            try {
+                DurableFiles.replace(
+                        stateDir.resolve(SOLO_NOTE), "solo writes: keep whatever the partition logs hold\n");
+            } catch (RuntimeException e) {
+                log.warn("group {}: cannot note solo writes, so they stay off: {}", groupNo, e.toString());
+                return false;
+            }
+            soloNoted = true;
+        }
+        return true;
+    }
+
+    @Override
+    public boolean soloNoted() {
+        return soloNoted;
+    }
+
+    /**
+     * A produce batch, without a Raft entry: dedupe, append and commit under the partition's lock,
+     * on the caller's thread; the reply is the one {@link #apply} would give. Other entries (topic
+     * deletion) go through the Raft log.
+     */
+    @Override
+    public byte[] writeSolo(long term, ByteBuffer header, ByteBuffer data) {
+        GroupEntry.Decoded d = GroupEntry.decode(header);
+        if (d == null || d.type() != GroupEntry.APPEND) {
+            return null;
+        }
+        Slot s = slotForEntry(d);
+        if (s == null) {
+            return GroupEntry.topicDeleted(d.partition());
+        }
+        LocalReplica r = s.replica();
+        synchronized (r) {
+            return GroupEntry.reply(
+                    r.onAppend(stamp(data, term, r.partitionLog().logEndOffset())));
+        }
+    }
+
+    @Override
+    public void endSolo() {
+        try {
+            Files.deleteIfExists(stateDir.resolve(SOLO_NOTE));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("group " + groupNo + ": cannot remove the solo note", e);
+        }
+        DurableFiles.fsyncDirectory(stateDir);
+        soloNoted = false;
+    }
+
     // ---- installing another replica's state (a member whose Raft log ends before the leader's)
 
     /** Bytes of records per install request. */
@@ -691,6 +769,9 @@ final class PartitionGroup implements ReplicatedStateMachine {
             lastWrittenId = lastId;
             journal.appendTruncate(0); // what the journal held described the replaced state
             journal.checkpoint(lastId + 1, lastId + 1);
+            if (soloNoted) {
+                endSolo(); // a member that installs never wrote alone since
+            }
             restoredId = lastId;
             reconciled = true;
         }

@@ -96,6 +96,15 @@ final class Placement {
     record Move(int group, int remove, int add, int preferred) {}
 
     /**
+     * Whether replacing one of {@code members} takes two membership changes, first adding the new
+     * member, then removing the old one: Ratis refuses one change whose new voters are at least as
+     * many as those it keeps, which is every replacement in a group of one or two voters.
+     */
+    static boolean movesInTwoSteps(List<Integer> members) {
+        return members.size() <= 2;
+    }
+
+    /**
      * The next move, or null when there is nothing to do. In order: re-place the replicas of nodes
      * down for too long ({@code gone}), then even out group memberships over live nodes (a node
      * that joins takes replicas from the busiest), then even out preferred leaders.

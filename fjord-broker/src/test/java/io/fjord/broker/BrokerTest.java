@@ -405,6 +405,33 @@ class BrokerTest {
         assertThat(snapshot).exists();
     }
 
+    /**
+     * A cluster of one takes produce batches as solo writes (its groups' only voter is this node);
+     * {@code raft.solo.writes=false} keeps every batch on the Raft path. Appends work either way,
+     * and their offsets follow on across a reopen that switches solo writes off.
+     */
+    @Test
+    void shouldTakeSoloWritesOnlyWhenAllowed() throws Exception {
+        assertThat(create("solo", 1, 1, Map.of())).isEqualTo(Broker.CreateResult.CREATED);
+        RaftReplica r = (RaftReplica) broker.replica("solo", 0);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (!r.group().isSolo()) {
+            assertThat(System.nanoTime()).as("solo writes on").isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+        AppendOutcome first = append("solo", 0, TestBatches.plain(3));
+        assertThat(first).isInstanceOf(AppendOutcome.Appended.class);
+
+        close();
+        config = config.withCluster(config.cluster().withSoloWrites(false));
+        open();
+        RaftReplica again = (RaftReplica) broker.replica("solo", 0);
+        AppendOutcome second = append("solo", 0, TestBatches.plain(2));
+        assertThat(((AppendOutcome.Appended) second).baseOffset()).isEqualTo(3);
+        assertThat(again.group().isSolo()).isFalse();
+        assertThat(again.highWatermark()).isEqualTo(5);
+    }
+
     @Test
     void shouldKeepClusterIdAcrossReopen() throws Exception {
         String clusterId = broker.clusterId();

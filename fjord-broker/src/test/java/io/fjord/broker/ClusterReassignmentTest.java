@@ -102,7 +102,11 @@ class ClusterReassignmentTest {
 
     /** Creates a topic with replication factor 3 and waits for a leader of each partition. */
     private void createTopic(Broker via, String topic, int partitions) {
-        var created = via.createTopic(topic, partitions, 3, Map.of(), false);
+        createTopic(via, topic, partitions, 3);
+    }
+
+    private void createTopic(Broker via, String topic, int partitions, int replicationFactor) {
+        var created = via.createTopic(topic, partitions, replicationFactor, Map.of(), false);
         assertThat(created.getKey()).as(created.getValue()).isEqualTo(Broker.CreateResult.CREATED);
         await("leaders of every partition", 30_000, () -> {
             for (int p = 0; p < partitions; p++) {
@@ -327,6 +331,51 @@ class ClusterReassignmentTest {
     }
 
     /**
+     * A replication-factor-1 topic: each partition's group has one voter, which takes produce
+     * batches as solo writes (no Raft entry each). A move of such a group to another node first
+     * closes its solo writes with a checkpoint that covers them, and the new member installs it:
+     * every acknowledged batch is on the new replica, from offset 0. (A member that replayed the
+     * log instead would stop at the SOLO_END entry, and the new replica would never catch up.)
+     */
+    @Test
+    void shouldMoveAGroupThatTookSoloWritesWithoutLosingAnything() throws Exception {
+        Broker first = startThreeNodes();
+        int partitions = 3;
+        createTopic(first, "alone", partitions, 1);
+        int g = first.clusterView().topics.get("alone").groupOf(0);
+        int from = first.clusterView().rgroups.get(g).members().get(0);
+        Broker owner = brokers.get(from - 1);
+        Writer writer = new Writer("alone", partitions);
+        await(
+                "solo writes in group " + g,
+                30_000,
+                () -> owner.dataGroup(g).map(DataGroup::isSolo).orElse(false));
+        await("records written alone", 30_000, () -> writer.ackedEnd[0].get() >= 1000);
+
+        int to = from % 3 + 1;
+        assertThat(first.requestMove(g, from, to)).isTrue();
+        await("group " + g + " on node " + to + " only", 120_000, () -> {
+            ClusterState.RGroup r = first.clusterView().rgroups.get(g);
+            return r.adding() < 0 && r.members().equals(List.of(to));
+        });
+        long before = writer.ackedEnd[0].get();
+        await("writes after the move", 30_000, () -> writer.ackedEnd[0].get() >= before + 200);
+        writer.stop();
+
+        for (int p = 0; p < partitions; p++) {
+            int part = p;
+            await("a leader of " + p, 30_000, () -> leaderOf("alone", part) != null);
+            PartitionReplica leader = leaderOf("alone", p);
+            long total = writer.ackedEnd[p].get();
+            await("high watermark of " + p, 30_000, () -> leader.highWatermark() >= total);
+            assertThat(leader.logStartOffset()).as("log start of " + p).isZero();
+            Set<Long> bases = new HashSet<>();
+            BatchScan.forEach(leader::read, 0, total, (b, pos) -> bases.add(b.getLong(pos)));
+            assertThat(bases).as("acknowledged batches of " + p).containsAll(writer.ackedBases.get(p));
+        }
+    }
+
+    /**
      * Appends 10-record batches round-robin to the topic's first partitions through whichever node
      * leads each. An append whose future times out may still commit (its fate is unknown), so only
      * what was acknowledged is recorded: the records, and each partition's highest acknowledged end.
@@ -334,6 +383,9 @@ class ClusterReassignmentTest {
     private final class Writer {
         final AtomicLong acked = new AtomicLong();
         final AtomicLong[] ackedEnd;
+        /** Base offsets of each partition's acknowledged batches. */
+        final List<Set<Long>> ackedBases = new ArrayList<>();
+
         private final AtomicBoolean stop = new AtomicBoolean();
         private final Thread thread;
 
@@ -341,6 +393,7 @@ class ClusterReassignmentTest {
             ackedEnd = new AtomicLong[partitions];
             for (int p = 0; p < partitions; p++) {
                 ackedEnd[p] = new AtomicLong();
+                ackedBases.add(java.util.concurrent.ConcurrentHashMap.newKeySet());
             }
             thread = new Thread(() -> {
                 for (int i = 0; !stop.get(); i++) {
@@ -355,6 +408,7 @@ class ClusterReassignmentTest {
                         if (o instanceof AppendOutcome.Appended a) {
                             acked.addAndGet(10);
                             ackedEnd[p].accumulateAndGet(a.lastOffset() + 1, Math::max);
+                            ackedBases.get(p).add(a.baseOffset());
                         }
                     } catch (Exception e) {
                         // not acknowledged: the writer goes on (a retry is a new batch)

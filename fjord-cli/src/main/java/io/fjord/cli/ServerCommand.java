@@ -33,7 +33,7 @@ final class ServerCommand implements Callable<Integer> {
             description = "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, "
                     + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
                     + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
-                    + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack, "
+                    + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack, raft.solo.writes, "
                     + "replica.replace.after.ms, raft.snapshot.entries, raft.log.segment.bytes.")
     Path configFile;
 
@@ -126,6 +126,9 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (p.containsKey("replica.replace.after.ms")) {
             cluster = cluster.withReplaceAfterMs(Long.parseLong(p.getProperty("replica.replace.after.ms")));
+        }
+        if (p.containsKey("raft.solo.writes")) {
+            cluster = cluster.withSoloWrites(Boolean.parseBoolean(p.getProperty("raft.solo.writes")));
         }
         if (p.containsKey("raft.fsync.before.ack")) {
             cluster = cluster.withFsyncBeforeAck(Boolean.parseBoolean(p.getProperty("raft.fsync.before.ack")));

@@ -1,5 +1,7 @@
 package io.fjord.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +11,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -114,6 +117,26 @@ final class SequencedProducer implements AutoCloseable {
     /** Sends issued to {@code partition}; valid once {@link #stop} returned. */
     long sent(int partition) {
         return sent[partition];
+    }
+
+    /**
+     * Every send was acknowledged: each partition of {@code logs} (what a consumer read from the
+     * start) holds exactly the sequence 0..n-1, in order, and each record sits at the offset its
+     * acknowledgement named. Valid once {@link #stop} returned.
+     */
+    void assertEachSentRecordOnceInOrder(Map<Integer, List<ConsumerRecord<String, String>>> logs) {
+        for (int p = 0; p < partitions; p++) {
+            List<String> values =
+                    logs.get(p).stream().map(ConsumerRecord::value).toList();
+            List<String> expected = new ArrayList<>();
+            for (long s = 0; s < sent[p]; s++) {
+                expected.add(p + ":" + s);
+            }
+            assertThat(values).as("partition %d", p).isEqualTo(expected);
+            for (Ack a : acks(p)) {
+                assertThat(logs.get(p).get((int) a.offset()).value()).isEqualTo(p + ":" + a.seq());
+            }
+        }
     }
 
     /** Stops sending, then waits for every outstanding send to be acknowledged or to fail. */

@@ -28,6 +28,18 @@ public interface DataGroup {
      */
     CompletableFuture<byte[]> submit(byte[] header, ByteBuffer data);
 
+    /**
+     * Whether this group may take solo writes (default: not): while its configuration is this node
+     * alone, no change of it is under way and this is true, entries with data skip the Raft log and
+     * go straight to {@link ReplicatedStateMachine#writeSolo} on the submitting thread. The caller
+     * turns it off before it adds a member (the group then leaves solo: a SOLO_END entry and a
+     * checkpoint that covers the solo writes, from which the new member installs).
+     */
+    void allowSolo(boolean allowed);
+
+    /** Entries with data currently skip the Raft log (see {@link #allowSolo}). */
+    boolean isSolo();
+
     /** Leader, and every entry of earlier terms has been applied. */
     boolean isLeader();
 

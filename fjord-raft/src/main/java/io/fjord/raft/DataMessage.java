@@ -132,6 +132,26 @@ final class DataMessage implements Message {
         return out;
     }
 
+    private static final int SOLO_END_MAGIC = 0x464a5345; // "FJSE"
+
+    /**
+     * The plain entry that closes a period of solo writes by node {@code nodeId} (see {@link
+     * DataGroup#allowSolo}): magic:i32 nodeId:i32. It is handled by the Raft module, never by the
+     * state machine.
+     */
+    static byte[] soloEnd(int nodeId) {
+        return ByteBuffer.allocate(8).putInt(SOLO_END_MAGIC).putInt(nodeId).array();
+    }
+
+    /** The node a SOLO_END entry names, or -1 when {@code logData} is not one. */
+    static int soloEndWriter(ByteString logData) {
+        if (logData.size() != 8) {
+            return -1;
+        }
+        ByteBuffer b = logData.asReadOnlyByteBuffer();
+        return b.getInt(b.position()) == SOLO_END_MAGIC ? b.getInt(b.position() + 4) : -1;
+    }
+
     /** Replies of an entry's parts, packed: count:u16 (length:i32 reply){count}. */
     static byte[] packReplies(List<byte[]> replies) {
         int size = 2;

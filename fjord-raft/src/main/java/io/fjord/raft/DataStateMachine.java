@@ -21,6 +21,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.zip.CRC32C;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RaftConfigurationProto;
 import org.apache.ratis.proto.RaftProtos.RaftPeerProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.proto.RaftProtos.StateMachineLogEntryProto;
@@ -250,27 +251,36 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
             return CompletableFuture.failedFuture(new IllegalArgumentException("group " + groupNo + ": unknown query"));
         }
         try {
-            byte[] out;
             if (c.byteAt(4) == INSTALL_CHECKPOINT) {
-                SingleFileSnapshotInfo latest = storage.getLatestSnapshot();
-                if (latest == null) { // none yet, so the log still starts at its first entry
-                    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(
-                            ByteBuffer.allocate(16).putLong(-1).putLong(-1).array())));
-                }
-                byte[] bytes = readCheckpoint(latest.getFile().getPath());
-                out = ByteBuffer.allocate(16 + bytes.length)
-                        .putLong(latest.getTerm())
-                        .putLong(latest.getIndex())
-                        .put(bytes)
-                        .array();
-            } else if (c.byteAt(4) == INSTALL_PART) {
-                out = delegate.serveInstall(c.substring(5).toByteArray());
-            } else {
-                throw new IllegalArgumentException("group " + groupNo + ": unknown install query " + c.byteAt(4));
+                // A member is about to be added: solo writes stop, and a checkpoint covers them first.
+                return node.leaveSolo(groupNo).thenApply(v -> latestCheckpointAnswer());
             }
-            return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
-        } catch (IOException | RuntimeException e) {
+            if (c.byteAt(4) == INSTALL_PART) {
+                byte[] out = delegate.serveInstall(c.substring(5).toByteArray());
+                return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
+            }
+            throw new IllegalArgumentException("group " + groupNo + ": unknown install query " + c.byteAt(4));
+        } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** The latest stored checkpoint: term, index (-1, -1 when there is none) and bytes. */
+    private Message latestCheckpointAnswer() {
+        SingleFileSnapshotInfo latest = storage.getLatestSnapshot();
+        if (latest == null) { // none yet, so the log still starts at its first entry
+            return Message.valueOf(UnsafeByteOperations.unsafeWrap(
+                    ByteBuffer.allocate(16).putLong(-1).putLong(-1).array()));
+        }
+        try {
+            byte[] bytes = readCheckpoint(latest.getFile().getPath());
+            return Message.valueOf(UnsafeByteOperations.unsafeWrap(ByteBuffer.allocate(16 + bytes.length)
+                    .putLong(latest.getTerm())
+                    .putLong(latest.getIndex())
+                    .put(bytes)
+                    .array()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -459,7 +469,11 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
             ByteString logData = entry.getStateMachineLogEntry().getLogData();
             List<ByteBuffer> headers = DataMessage.headers(logData);
             long first = entry.getIndex() * DataMessage.PARTS;
-            if (headers == null) {
+            int soloWriter = headers == null ? DataMessage.soloEndWriter(logData) : -1;
+            if (soloWriter >= 0) {
+                checkSoloEnd(soloWriter, entry.getIndex());
+                reply = new byte[0];
+            } else if (headers == null) {
                 reply = delegate.apply(first, entry.getTerm(), logData.asReadOnlyByteBuffer());
             } else {
                 List<byte[]> replies = new ArrayList<>(headers.size());
@@ -472,6 +486,27 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         }
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply)));
+    }
+
+    /**
+     * A SOLO_END entry closes solo writes that node {@code writer} made without Raft entries: only
+     * that node, or a member that installed a checkpoint taken after the entry (and so never applies
+     * it), holds those records. Any other member applying it replayed across records it does not
+     * have: it stops here rather than serve a log that silently lacks them.
+     */
+    private void checkSoloEnd(int writer, long index) {
+        if (writer == node.nodeId()) {
+            return;
+        }
+        String msg = "group " + groupNo + ": entry " + index + " closes solo writes by node " + writer
+                + " that this member never received (it replayed the log instead of installing a checkpoint);"
+                + " this replica cannot continue: remove it and let the controller add it again";
+        log.error(msg);
+        throw new IllegalStateException(msg);
+    }
+
+    ReplicatedStateMachine delegate() {
+        return delegate;
     }
 
     /**
@@ -574,6 +609,12 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     @Override
     public void notifyLeaderReady() {
         delegate.leaderReady(node.currentTerm(groupNo));
+        node.onGroupChanged(groupNo);
+    }
+
+    @Override
+    public void notifyConfigurationChanged(long term, long index, RaftConfigurationProto newConf) {
+        node.onGroupChanged(groupNo);
     }
 
     @Override

@@ -8,17 +8,22 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
 import org.apache.ratis.client.RaftClient;
@@ -27,6 +32,7 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.metrics.MetricRegistries;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.GroupManagementRequest;
 import org.apache.ratis.protocol.Message;
@@ -37,11 +43,14 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SnapshotManagementRequest;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftConfiguration;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
@@ -216,8 +225,9 @@ public final class RaftNode implements AutoCloseable {
         }
         if (u.getMostSignificantBits() == DATA_MSB) {
             int no = (int) u.getLeastSignificantBits();
-            groups.computeIfAbsent(no, Group::new);
-            return new DataStateMachine(no, dataFactory.apply(no), this);
+            DataStateMachine sm = new DataStateMachine(no, dataFactory.apply(no), this);
+            groups.computeIfAbsent(no, Group::new).machine = sm;
+            return sm;
         }
         throw new IllegalArgumentException("not a Fjord group: " + gid);
     }
@@ -467,6 +477,23 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops solo writes in data group {@code groupNo} and completes once a stored checkpoint covers
+     * every one of them (at once when the group is not solo): a member is about to be added.
+     */
+    CompletableFuture<Void> leaveSolo(int groupNo) {
+        Group g = groups.get(groupNo);
+        return g == null ? CompletableFuture.completedFuture(null) : g.requestLeave();
+    }
+
+    /** Leader changes and configuration changes may make a group eligible for solo writes, or not. */
+    void onGroupChanged(int groupNo) {
+        Group g = groups.get(groupNo);
+        if (g != null) {
+            g.nudge();
+        }
+    }
+
     void onLeaderChanged(int groupNo, int leader) {
         log.debug("group {}: leader is now {}", groupNo, leader);
     }
@@ -532,6 +559,16 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /** Wakes a group's submitter to look at its mode (solo or Raft writes); carries nothing. */
+    private static final Submission NUDGE = new Submission(null, new byte[0], ByteBuffer.allocate(0), null);
+
+    /** How often a group's submitter checks whether it should enter or leave solo writes. */
+    private static final long SOLO_CHECK_MS = 50;
+    /** No solo writes for this long after a joining member asked for this node's checkpoint. */
+    private static final long SOLO_HOLD_OFF_S = 30;
+    /** Bound on each wait while changing between solo and Raft writes. */
+    private static final long SOLO_WAIT_S = 30;
+
     /**
      * A data group as seen from this node. One submitter thread per group appends entries in
      * submission order; entries with data that are queued together go into one Raft entry (up to
@@ -545,6 +582,28 @@ public final class RaftNode implements AutoCloseable {
 
         private final Thread submitter;
         private volatile boolean stopped;
+        /** This group's state machine (replaced when the group is added again after a removal). */
+        volatile DataStateMachine machine;
+
+        // ---- solo writes (see DataGroup#allowSolo). Mode changes run on the submitter thread.
+        /** What the broker said (null: nothing yet, e.g. early in a start). */
+        private volatile Boolean soloAllowed;
+        /** Entries with data go to the state machine's writeSolo. Set under modeLock. */
+        private volatile boolean solo;
+        /** The term this node led when solo writes began. */
+        private volatile long soloTerm;
+        /** Threads inside writeSolo; leaving waits for them. */
+        private final AtomicInteger soloWriters = new AtomicInteger();
+        /** Orders "enqueue for Raft" against the switch to solo: never a queued entry behind a solo write. */
+        private final Object modeLock = new Object();
+        /** Callers waiting until solo writes stopped and a checkpoint covers them. */
+        private final ConcurrentLinkedQueue<CompletableFuture<Void>> leaveRequests = new ConcurrentLinkedQueue<>();
+        /** The reply of the last entry this submitter handed to Ratis (submitter thread only). */
+        private CompletableFuture<RaftClientReply> lastSubmitted = CompletableFuture.completedFuture(null);
+        /** After a member asked to install: no solo writes before this (System.nanoTime). */
+        private long soloHoldOffUntil = System.nanoTime();
+
+        private long nextModeCheck;
 
         Group(int no) {
             this.no = no;
@@ -555,10 +614,17 @@ public final class RaftNode implements AutoCloseable {
 
         void stop() {
             stopped = true;
+            solo = false;
             submitter.interrupt();
             Submission s;
             while ((s = queue.poll()) != null) {
-                s.done().completeExceptionally(new io.fjord.raft.NotLeaderException("node is stopping", -1));
+                if (s != NUDGE) {
+                    s.done().completeExceptionally(new io.fjord.raft.NotLeaderException("node is stopping", -1));
+                }
+            }
+            CompletableFuture<Void> r;
+            while ((r = leaveRequests.poll()) != null) {
+                r.completeExceptionally(new io.fjord.raft.NotLeaderException("node is stopping", -1));
             }
         }
 
@@ -567,9 +633,17 @@ public final class RaftNode implements AutoCloseable {
             while (!stopped) {
                 Submission first;
                 try {
-                    first = queue.take();
+                    first = queue.poll(SOLO_CHECK_MS, TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     break;
+                }
+                try {
+                    maybeChangeMode(first == NUDGE);
+                } catch (RuntimeException e) {
+                    log.error("group {}: changing between solo and Raft writes failed", no, e);
+                }
+                if (first == null || first == NUDGE) {
+                    continue;
                 }
                 if (first.plain() != null) {
                     submitNow(first.plain(), List.of(first), false);
@@ -581,6 +655,7 @@ public final class RaftNode implements AutoCloseable {
                 Submission next;
                 while (batch.size() < DataMessage.PARTS
                         && (next = queue.peek()) != null
+                        && next != NUDGE
                         && next.plain() == null
                         && bytes + next.bytes() <= config.maxEntryBytes()) {
                     batch.add(queue.poll());
@@ -620,7 +695,286 @@ public final class RaftNode implements AutoCloseable {
 
         @Override
         public CompletableFuture<byte[]> submit(byte[] header, ByteBuffer data) {
+            if (!solo) {
+                synchronized (modeLock) {
+                    if (!solo) {
+                        return enqueue(new Submission(null, header, data, new CompletableFuture<>()));
+                    }
+                }
+            }
+            soloWriters.incrementAndGet();
+            try {
+                if (solo) {
+                    CompletableFuture<byte[]> done = writeSolo(header, data);
+                    if (done != null) {
+                        return done;
+                    }
+                }
+            } finally {
+                soloWriters.decrementAndGet();
+            }
+            // declined (e.g. a topic deletion) or solo just ended: through the Raft log
             return enqueue(new Submission(null, header, data, new CompletableFuture<>()));
+        }
+
+        /** The state machine stores and applies the entry at once; null when it declines. */
+        private CompletableFuture<byte[]> writeSolo(byte[] header, ByteBuffer data) {
+            try {
+                byte[] reply = machine.delegate().writeSolo(soloTerm, ByteBuffer.wrap(header), data);
+                return reply == null ? null : CompletableFuture.completedFuture(reply);
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(new ReplicationException("group " + no + ": " + e, e));
+            }
+        }
+
+        @Override
+        public void allowSolo(boolean allowed) {
+            if (!Boolean.valueOf(allowed).equals(soloAllowed)) {
+                soloAllowed = allowed;
+                nudge();
+            }
+        }
+
+        @Override
+        public boolean isSolo() {
+            return solo;
+        }
+
+        /** Makes the submitter look at the mode now, not at its next periodic check. */
+        void nudge() {
+            queue.offer(NUDGE);
+        }
+
+        CompletableFuture<Void> requestLeave() {
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            leaveRequests.add(f);
+            if (stopped) {
+                stop();
+            } else {
+                nudge();
+            }
+            return f.orTimeout(60, TimeUnit.SECONDS);
+        }
+
+        /**
+         * Solo writes are possible while the broker allows them, this node leads the group with
+         * every earlier entry applied, the configuration is stable and this node alone, and Ratis
+         * sends to nobody (a member being staged for a configuration change has a sender).
+         */
+        private boolean soloEligible() {
+            if (!Boolean.TRUE.equals(soloAllowed) || stopped || config.fsyncBeforeAck() || machine == null) {
+                return false;
+            }
+            try {
+                RaftServer.Division d = server.getDivision(gid);
+                DivisionInfo i = d.getInfo();
+                long[] followers = i.getFollowerNextIndices(); // null unless leader
+                if (!i.isLeader() || !i.isLeaderReady() || followers == null || followers.length > 0) {
+                    return false;
+                }
+                RaftConfiguration conf = d.getRaftConf();
+                Collection<RaftPeer> peers = conf.getAllPeers(); // current and, while changing, previous
+                return conf.getAllPeers(RaftPeerRole.LISTENER).isEmpty()
+                        && peers.size() == 1
+                        && peers.iterator().next().getId().equals(server.getId())
+                        && (!solo || i.getCurrentTerm() == soloTerm);
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        /** Submitter thread: enters or leaves solo writes as the group's situation asks. */
+        private void maybeChangeMode(boolean nudged) {
+            long now = System.nanoTime();
+            if (!nudged && leaveRequests.isEmpty() && now - nextModeCheck < 0) {
+                return;
+            }
+            nextModeCheck = now + TimeUnit.MILLISECONDS.toNanos(SOLO_CHECK_MS);
+            if (!leaveRequests.isEmpty()) {
+                soloHoldOffUntil = now + TimeUnit.SECONDS.toNanos(SOLO_HOLD_OFF_S);
+            }
+            boolean eligible = now - soloHoldOffUntil >= 0 && soloEligible();
+            if (eligible) {
+                if (!solo) {
+                    enterSolo();
+                }
+                return;
+            }
+            if (solo) {
+                stopSoloWrites();
+            }
+            DataStateMachine m = machine;
+            if (m == null || !m.delegate().soloNoted()) {
+                completeLeaves(null);
+            } else if (!leaveRequests.isEmpty() || Boolean.FALSE.equals(soloAllowed) || membersComing()) {
+                closeSolo(m);
+            }
+            // else: solo writes may resume (a start, a pause); the note stays until a member comes
+        }
+
+        /**
+         * Another member is (or is about to be) in the configuration, or Ratis sends to one. Solo
+         * writes must then be covered by a checkpoint before it gets anything.
+         */
+        private boolean membersComing() {
+            try {
+                RaftServer.Division d = server.getDivision(gid);
+                RaftConfiguration conf = d.getRaftConf();
+                long[] followers = d.getInfo().getFollowerNextIndices(); // null unless leader
+                return conf.getAllPeers().size() > 1
+                        || !conf.getAllPeers(RaftPeerRole.LISTENER).isEmpty()
+                        || (followers != null && followers.length > 0);
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        /**
+         * Waits until every entry handed to Ratis so far has been applied (so no solo write
+         * overtakes one), has the state machine note that its state may run ahead of the Raft log,
+         * then writes what queued up meanwhile directly, in order, until the queue is empty at the
+         * switch.
+         */
+        private void enterSolo() {
+            try {
+                lastSubmitted.get(SOLO_WAIT_S, TimeUnit.SECONDS);
+                RaftServer.Division d = server.getDivision(gid);
+                TermIndex last = d.getRaftLog().getLastEntryTermIndex();
+                if (last != null && d.getInfo().getLastAppliedIndex() < last.getIndex()) {
+                    return; // entries still being applied: tried again at the next check
+                }
+            } catch (ExecutionException e) {
+                lastSubmitted = CompletableFuture.completedFuture(null); // failed: nothing of it is pending
+                return;
+            } catch (TimeoutException | IOException e) {
+                return; // tried again at the next check
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            long term = term();
+            if (!machine.delegate().beginSolo()) {
+                return;
+            }
+            soloTerm = term;
+            List<Submission> held = new ArrayList<>();
+            while (true) {
+                held.clear();
+                synchronized (modeLock) {
+                    queue.drainTo(held);
+                    if (held.isEmpty()) {
+                        solo = true;
+                        break;
+                    }
+                }
+                for (Submission s : held) {
+                    if (s == NUDGE) {
+                        continue;
+                    }
+                    if (s.plain() != null) {
+                        submitNow(s.plain(), List.of(s), false);
+                        continue;
+                    }
+                    CompletableFuture<byte[]> done = writeSolo(s.header(), s.data());
+                    if (done == null) {
+                        submitNow(new DataMessage(List.of(s.header()), List.of(s.data())), List.of(s), true);
+                    } else {
+                        done.whenComplete((r, e) -> {
+                            if (e == null) {
+                                s.done().complete(r);
+                            } else {
+                                s.done().completeExceptionally(e);
+                            }
+                        });
+                    }
+                }
+            }
+            log.info("group {}: solo writes on (this node is the only voter, term {})", no, term);
+        }
+
+        /** Entries with data go through the Raft log again, once the solo writes under way are done. */
+        private void stopSoloWrites() {
+            synchronized (modeLock) {
+                solo = false;
+            }
+            while (soloWriters.get() > 0) {
+                Thread.onSpinWait();
+            }
+            log.info("group {}: solo writes off", no);
+        }
+
+        /**
+         * As leader, appends a SOLO_END entry and takes a checkpoint at or after it, which covers
+         * every solo write; only then does the state machine drop its note. Until that succeeds the
+         * note stays (a restart keeps what the partition logs hold; an install waits for it).
+         */
+        private void closeSolo(DataStateMachine m) {
+            if (!isLeader()) {
+                completeLeaves(new io.fjord.raft.NotLeaderException("group " + no + ": not the leader", -1));
+                return;
+            }
+            try {
+                RaftClientReply end = submitAndWait(
+                        Message.valueOf(UnsafeByteOperations.unsafeWrap(DataMessage.soloEnd(config.nodeId()))));
+                long at = -1;
+                for (int attempt = 0; attempt < 100 && at < end.getLogIndex(); attempt++) {
+                    RaftClientReply r = server.snapshotManagementAsync(SnapshotManagementRequest.newCreate(
+                                    clientId, server.getId(), gid, callIds.incrementAndGet(), 60_000, 1))
+                            .get(SOLO_WAIT_S, TimeUnit.SECONDS);
+                    if (!r.isSuccess()) {
+                        throw new IOException("checkpoint refused: " + r.getException());
+                    }
+                    at = r.getLogIndex();
+                    if (at < end.getLogIndex()) {
+                        Thread.sleep(20); // a checkpoint still being written: ask again
+                    }
+                }
+                if (at < end.getLogIndex()) {
+                    throw new IOException("no checkpoint at or after entry " + end.getLogIndex());
+                }
+                m.delegate().endSolo();
+                log.info("group {}: solo writes closed by entry {}, checkpoint at {}", no, end.getLogIndex(), at);
+                completeLeaves(null);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                completeLeaves(e);
+            } catch (IOException | ExecutionException | TimeoutException | RuntimeException e) {
+                log.warn("group {}: cannot close solo writes yet (tried again): {}", no, e.toString());
+                completeLeaves(e);
+            }
+        }
+
+        private void completeLeaves(Throwable failure) {
+            CompletableFuture<Void> r;
+            while ((r = leaveRequests.poll()) != null) {
+                if (failure == null) {
+                    r.complete(null);
+                } else {
+                    r.completeExceptionally(failure);
+                }
+            }
+        }
+
+        private RaftClientRequest writeRequest(Message message) {
+            return RaftClientRequest.newBuilder()
+                    .setClientId(clientId)
+                    .setServerId(server.getId())
+                    .setGroupId(gid)
+                    .setCallId(callIds.incrementAndGet())
+                    .setMessage(message)
+                    .setType(RaftClientRequest.writeRequestType())
+                    .build();
+        }
+
+        /** Submits a plain entry through this node's division and waits until it is applied. */
+        private RaftClientReply submitAndWait(Message message)
+                throws IOException, InterruptedException, ExecutionException, TimeoutException {
+            RaftClientRequest request = writeRequest(message);
+            RaftClientReply reply = server.submitClientRequestAsync(request).get(SOLO_WAIT_S, TimeUnit.SECONDS);
+            if (!reply.isSuccess()) {
+                throw new IOException("entry refused: " + reply.getException());
+            }
+            return reply;
         }
 
         private CompletableFuture<byte[]> enqueue(Submission s) {
@@ -633,14 +987,7 @@ public final class RaftNode implements AutoCloseable {
 
         /** Submits one Raft entry; completes each submission with its reply (parts: packed). */
         private void submitNow(Message message, List<Submission> subs, boolean parts) {
-            RaftClientRequest request = RaftClientRequest.newBuilder()
-                    .setClientId(clientId)
-                    .setServerId(server.getId())
-                    .setGroupId(gid)
-                    .setCallId(callIds.incrementAndGet())
-                    .setMessage(message)
-                    .setType(RaftClientRequest.writeRequestType())
-                    .build();
+            RaftClientRequest request = writeRequest(message);
             CompletableFuture<RaftClientReply> f;
             try {
                 // The division itself takes client requests: calling it here skips the server's
@@ -653,6 +1000,7 @@ public final class RaftNode implements AutoCloseable {
                 subs.forEach(s -> s.done().completeExceptionally(t));
                 return;
             }
+            lastSubmitted = f;
             f.whenComplete((reply, err) -> {
                 if (err == null && reply.isSuccess()) {
                     byte[] content = reply.getMessage().getContent().toByteArray();

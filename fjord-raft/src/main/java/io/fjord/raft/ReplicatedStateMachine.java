@@ -21,7 +21,7 @@ import java.nio.file.Path;
  *
  * <p>Threads: {@link #restore}, {@link #apply}, {@link #checkpoint}, {@link #checkpointed} and {@link
  * #leaderReady} run on the group's apply thread, one at a time. {@link #write} and {@link #truncate} run one at a time in
- * log order, on a Raft thread (not the apply thread). {@link #read} and {@link #serveInstall} run on any thread; {@link #install} on an install thread, while nothing is written, truncated or applied. {@link
+ * log order, on a Raft thread (not the apply thread). {@link #read}, {@link #serveInstall} and {@link #writeSolo} run on any thread; {@link #install} on an install thread, while nothing is written, truncated or applied. {@link
  * #leaderChanged} runs on a Raft thread, possibly under a Raft lock: hand work off, never block.
  */
 public interface ReplicatedStateMachine {
@@ -135,6 +135,49 @@ public interface ReplicatedStateMachine {
     default byte[] serveInstall(byte[] request) {
         throw new UnsupportedOperationException("this state machine cannot serve an install");
     }
+
+    // ---- solo writes: a group whose only voter is this node (see DataGroup#allowSolo)
+
+    /**
+     * The group is about to take entries with data through {@link #writeSolo}, outside the Raft log:
+     * make a durable note that this replica's state may run ahead of its Raft log, so that {@link
+     * #restore} keeps whatever was stored (rather than cutting it back to what the log describes)
+     * until {@link #endSolo}. Called while no entry with data is in flight, on the group's submitter
+     * thread. Returns false when this state machine does not take solo writes (or cannot store the
+     * note): the group then stays on the Raft path.
+     */
+    default boolean beginSolo() {
+        return false;
+    }
+
+    /**
+     * Whether the note {@link #beginSolo} made is there (solo writes that no stored checkpoint
+     * covers yet, also after a restart), until {@link #endSolo}. Any thread.
+     */
+    default boolean soloNoted() {
+        return false;
+    }
+
+    /**
+     * Stores and applies an entry with data at once, without a Raft entry: the group's only voter
+     * is this node, which leads {@code term}. Any thread, concurrently with other calls of this, with
+     * {@link #apply} of plain entries and with {@link #checkpoint}. {@code data} is the submitter's
+     * writable buffer, as in a local {@link #write}.
+     *
+     * @return the reply (as {@link #apply} would give it), or null when this entry must go through
+     *     the Raft log after all (it is then submitted as usual)
+     */
+    default byte[] writeSolo(long term, ByteBuffer header, ByteBuffer data) {
+        return null;
+    }
+
+    /**
+     * Solo writes have stopped and a stored checkpoint covers every one of them: the note from
+     * {@link #beginSolo} goes (durably). Entries with data go through the Raft log from now on.
+     *
+     * @throws java.io.UncheckedIOException when the note cannot be removed (solo writes then resume)
+     */
+    default void endSolo() {}
 
     /** This node leads {@code term} and every entry of earlier terms has been applied. */
     default void leaderReady(long term) {}
