@@ -603,6 +603,7 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
     public void notifyLeaderChanged(RaftGroupMemberId groupMemberId, RaftPeerId newLeaderId) {
         int leader = newLeaderId == null ? -1 : RaftNode.nodeIdOf(newLeaderId);
         node.onLeaderChanged(groupNo, leader);
+        node.onGroupChanged(groupNo);
         delegate.leaderChanged(leader, node.currentTerm(groupNo));
     }
 

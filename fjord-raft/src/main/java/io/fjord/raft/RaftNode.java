@@ -562,8 +562,11 @@ public final class RaftNode implements AutoCloseable {
     /** Wakes a group's submitter to look at its mode (solo or Raft writes); carries nothing. */
     private static final Submission NUDGE = new Submission(null, new byte[0], ByteBuffer.allocate(0), null);
 
-    /** How often a group's submitter checks whether it should enter or leave solo writes. */
-    private static final long SOLO_CHECK_MS = 50;
+    /**
+     * How often a group's submitter checks whether it should enter or leave solo writes, besides
+     * the nudges of leader, configuration and broker changes (Ratis staging a member has none).
+     */
+    private static final long SOLO_CHECK_MS = 100;
     /** No solo writes for this long after a joining member asked for this node's checkpoint. */
     private static final long SOLO_HOLD_OFF_S = 30;
     /** Bound on each wait while changing between solo and Raft writes. */
