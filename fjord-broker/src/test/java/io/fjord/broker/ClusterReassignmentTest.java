@@ -369,9 +369,16 @@ class ClusterReassignmentTest {
             long total = writer.ackedEnd[p].get();
             await("high watermark of " + p, 30_000, () -> leader.highWatermark() >= total);
             assertThat(leader.logStartOffset()).as("log start of " + p).isZero();
-            Set<Long> bases = new HashSet<>();
-            BatchScan.forEach(leader::read, 0, total, (b, pos) -> bases.add(b.getLong(pos)));
-            assertThat(bases).as("acknowledged batches of " + p).containsAll(writer.ackedBases.get(p));
+            Map<Long, Integer> batches = new HashMap<>();
+            BatchScan.forEach(
+                    leader::read,
+                    0,
+                    total,
+                    (b, pos) ->
+                            batches.put(b.getLong(pos), b.getInt(pos + io.fjord.storage.RecordBatchHeader.CRC_OFFSET)));
+            assertThat(batches)
+                    .as("acknowledged batches of " + p + " (base offset to CRC)")
+                    .containsAllEntriesOf(writer.ackedBatches.get(p));
         }
     }
 
@@ -383,8 +390,8 @@ class ClusterReassignmentTest {
     private final class Writer {
         final AtomicLong acked = new AtomicLong();
         final AtomicLong[] ackedEnd;
-        /** Base offsets of each partition's acknowledged batches. */
-        final List<Set<Long>> ackedBases = new ArrayList<>();
+        /** Each partition's acknowledged batches: base offset to the batch's CRC (its content). */
+        final List<Map<Long, Integer>> ackedBatches = new ArrayList<>();
 
         private final AtomicBoolean stop = new AtomicBoolean();
         private final Thread thread;
@@ -393,7 +400,7 @@ class ClusterReassignmentTest {
             ackedEnd = new AtomicLong[partitions];
             for (int p = 0; p < partitions; p++) {
                 ackedEnd[p] = new AtomicLong();
-                ackedBases.add(java.util.concurrent.ConcurrentHashMap.newKeySet());
+                ackedBatches.add(new java.util.concurrent.ConcurrentHashMap<>());
             }
             thread = new Thread(() -> {
                 for (int i = 0; !stop.get(); i++) {
@@ -404,11 +411,13 @@ class ClusterReassignmentTest {
                         continue;
                     }
                     try {
-                        AppendOutcome o = leader.append(TestBatches.plain(10)).get(10, TimeUnit.SECONDS);
+                        java.nio.ByteBuffer batch = TestBatches.plain(10, p + ":" + i);
+                        int crc = batch.getInt(batch.position() + io.fjord.storage.RecordBatchHeader.CRC_OFFSET);
+                        AppendOutcome o = leader.append(batch).get(10, TimeUnit.SECONDS);
                         if (o instanceof AppendOutcome.Appended a) {
                             acked.addAndGet(10);
                             ackedEnd[p].accumulateAndGet(a.lastOffset() + 1, Math::max);
-                            ackedBases.get(p).add(a.baseOffset());
+                            ackedBatches.get(p).put(a.baseOffset(), crc);
                         }
                     } catch (Exception e) {
                         // not acknowledged: the writer goes on (a retry is a new batch)

@@ -13,6 +13,19 @@ final class TestBatches {
         return fill(new RecordBatchBuilder(), records);
     }
 
+    /** A batch with no producer id whose values carry {@code tag} (so its bytes and CRC are its own). */
+    static ByteBuffer plain(int records, String tag) {
+        RecordBatchBuilder b = new RecordBatchBuilder();
+        long nowMs = System.currentTimeMillis();
+        for (int i = 0; i < records; i++) {
+            b.add(
+                    ("k" + i).getBytes(StandardCharsets.UTF_8),
+                    ("v" + i + "-" + tag).getBytes(StandardCharsets.UTF_8),
+                    nowMs + i);
+        }
+        return b.build();
+    }
+
     /** A batch from an idempotent producer, sequences {@code firstSeq .. firstSeq + records - 1}. */
     static ByteBuffer idempotent(long producerId, short epoch, int firstSeq, int records) {
         return fill(new RecordBatchBuilder().producer(producerId, epoch, firstSeq), records);
