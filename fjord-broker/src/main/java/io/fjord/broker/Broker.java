@@ -840,9 +840,7 @@ public final class Broker implements AutoCloseable {
                 pause(1000);
             }
         }
-        if (last != null) {
-            throw last;
-        }
+        throw last != null ? last : new IOException("node is closing");
     }
 
     /** The consumer-group coordinator. */
