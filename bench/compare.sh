@@ -37,7 +37,8 @@
 #
 # Env: ROUNDS (3, --quick 1; --rounds wins), N (records per produce test; 2000000, --quick
 #      100000), E2E_N (10000; --quick 2000), WARMUP (records produced+consumed on a throwaway
-#      topic first; 2000000, --quick 100000), SETTLE (seconds of idle after `sync` before each
+#      topic first; 2000000, --quick 100000), WARMUP_CONSUMES (times that topic is consumed; 3),
+#      SETTLE (seconds of idle after `sync` before each
 #      measured test; 8, --quick 1), KAFKA_LIB (Kafka 4.1.1 jars; default: what
 #      bench/fetch-kafka.sh prints, fetching them from Maven Central when missing), COMPARE_TMP
 #      (parent of the temporary data directories; default /tmp, must be on the disk), RESULTS
@@ -72,6 +73,7 @@ else
     N="${N:-2000000}"; E2E_N="${E2E_N:-10000}"; WARMUP="${WARMUP:-2000000}"; SETTLE="${SETTLE:-8}"
     ROUNDS="${ROUNDS_ARG:-${ROUNDS:-3}}"; LOAD_WAIT_S="${LOAD_WAIT_S:-600}"; APPEND="${APPEND:-1}"
 fi
+WARMUP_CONSUMES="${WARMUP_CONSUMES:-3}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds takes a positive number" >&2; exit 2; }
 RECORD_BYTES=1024
 KAFKA_PORT="${KAFKA_PORT:-19092}"; KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
@@ -186,7 +188,12 @@ bench_broker() { # BROKER: one side of one round
         admin --create --topic "warmup-$run_id" --partitions 6 --replication-factor 1
         local s=$SETTLE; SETTLE=0
         produce warmup "warmup-$run_id" "$WARMUP" acks=1 linger.ms=5 batch.size=65536
-        consume warmup-consume "warmup-$run_id" "$WARMUP"
+        # The fetch path is compiled by C2 only after a few passes: one consume left Fjord's C2
+        # thread at ~40% of the broker's CPU in the measured consume that followed.
+        local w
+        for ((w = 0; w < WARMUP_CONSUMES; w++)); do
+            consume warmup-consume "warmup-$run_id" "$WARMUP"
+        done
         SETTLE=$s
         admin --delete --topic "warmup-$run_id"
     fi
@@ -257,7 +264,7 @@ dirty="$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | he
 {
     echo "- **Date**: $START_UTC–$END_UTC UTC ($((ELAPSED_S / 60)) min $((ELAPSED_S % 60)) s)"
     echo "- **Command** (repository root, commit \`$commit\`${dirty:+ plus uncommitted changes}): \`$COMMAND\`"
-    echo "  ($ROUNDS round(s)${ONLY:+, $ONLY only}; N=$N records per produce/consume test, E2E_N=$E2E_N, WARMUP=$WARMUP, SETTLE=$SETTLE s)"
+    echo "  ($ROUNDS round(s)${ONLY:+, $ONLY only}; N=$N records per produce/consume test, E2E_N=$E2E_N, WARMUP=$WARMUP x $WARMUP_CONSUMES consumes, SETTLE=$SETTLE s)"
     echo "- **Machine**: $(nproc) cores (\`nproc\`), $cpu_model, $mem_gib GiB memory, Linux $(uname -r), $jdk"
     echo "- **Load** (1/5/15 min): $LOAD_START at start (first seen $LOAD_BEFORE_WAIT, waited ${waited} s), $LOAD_END at the end"
     echo
