@@ -724,16 +724,22 @@ public final class Broker implements AutoCloseable {
         }
         ClusterState.RGroup announced = new ClusterState.RGroup(
                 g.no(), g.rf(), g.members(), g.preferred() == from ? to : g.preferred(), to, from);
-        String key = ClusterState.RGROUPS + g.no();
-        TxnResult r = kvOnce(
-                "request a move",
-                () -> kv.txn(new Txn(
-                        List.of(new Compare.Value(key, ClusterState.encodeGroup(g))),
-                        List.of(new Op.Put(key, ClusterState.encodeGroup(announced))),
-                        List.of())));
-        if (r.succeeded()) {
+        boolean done = replaceGroup("request a move", g, announced);
+        if (done) {
             log.info("group {}: move requested, node {} out, node {} in", groupNo, from, to);
         }
+        return done;
+    }
+
+    /** Replaces a data group's metadata record if it is still {@code expected}; false if it changed. */
+    private boolean replaceGroup(String what, ClusterState.RGroup expected, ClusterState.RGroup next) {
+        String key = ClusterState.RGROUPS + expected.no();
+        TxnResult r = kvOnce(
+                what,
+                () -> kv.txn(new Txn(
+                        List.of(new Compare.Value(key, ClusterState.encodeGroup(expected))),
+                        List.of(new Op.Put(key, ClusterState.encodeGroup(next))),
+                        List.of())));
         return r.succeeded();
     }
 
@@ -760,7 +766,6 @@ public final class Broker implements AutoCloseable {
         if (g == null) {
             return;
         }
-        String key = ClusterState.RGROUPS + g.no();
         List<Integer> next = new ArrayList<>(g.members());
         if (m.add() >= 0) {
             next.remove(Integer.valueOf(m.remove()));
@@ -769,16 +774,9 @@ public final class Broker implements AutoCloseable {
             }
             next.sort(null);
             if (g.adding() < 0) {
-                ClusterState.RGroup stable = g;
                 ClusterState.RGroup announced =
                         new ClusterState.RGroup(g.no(), g.rf(), g.members(), g.preferred(), m.add(), m.remove());
-                TxnResult r = kvOnce(
-                        "announce a move",
-                        () -> kv.txn(new Txn(
-                                List.of(new Compare.Value(key, ClusterState.encodeGroup(stable))),
-                                List.of(new Op.Put(key, ClusterState.encodeGroup(announced))),
-                                List.of())));
-                if (!r.succeeded()) {
+                if (!replaceGroup("announce a move", g, announced)) {
                     return;
                 }
                 g = announced;
@@ -817,14 +815,7 @@ public final class Broker implements AutoCloseable {
             current = between;
         }
         reconfigureWithRetries(g.no(), current, target, m.preferred());
-        ClusterState.RGroup done = new ClusterState.RGroup(g.no(), g.rf(), next, m.preferred(), -1, -1);
-        ClusterState.RGroup before = g;
-        kvOnce(
-                "record a move",
-                () -> kv.txn(new Txn(
-                        List.of(new Compare.Value(key, ClusterState.encodeGroup(before))),
-                        List.of(new Op.Put(key, ClusterState.encodeGroup(done))),
-                        List.of())));
+        replaceGroup("record a move", g, new ClusterState.RGroup(g.no(), g.rf(), next, m.preferred(), -1, -1));
         log.info("group {} now {} (preferred leader {})", g.no(), next, m.preferred());
     }
 

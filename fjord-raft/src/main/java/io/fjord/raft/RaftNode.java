@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -771,15 +770,15 @@ public final class RaftNode implements AutoCloseable {
             try {
                 RaftServer.Division d = server.getDivision(gid);
                 DivisionInfo i = d.getInfo();
-                long[] followers = i.getFollowerNextIndices(); // null unless leader
-                if (!i.isLeader() || !i.isLeaderReady() || followers == null || followers.length > 0) {
-                    return false;
-                }
-                RaftConfiguration conf = d.getRaftConf();
-                Collection<RaftPeer> peers = conf.getAllPeers(); // current and, while changing, previous
-                return conf.getAllPeers(RaftPeerRole.LISTENER).isEmpty()
-                        && peers.size() == 1
-                        && peers.iterator().next().getId().equals(server.getId())
+                return i.isLeader()
+                        && i.isLeaderReady()
+                        && !membersComing()
+                        && d.getRaftConf()
+                                .getAllPeers()
+                                .iterator()
+                                .next()
+                                .getId()
+                                .equals(server.getId())
                         && (!solo || i.getCurrentTerm() == soloTerm);
             } catch (IOException e) {
                 return false;
@@ -824,7 +823,7 @@ public final class RaftNode implements AutoCloseable {
                 RaftServer.Division d = server.getDivision(gid);
                 RaftConfiguration conf = d.getRaftConf();
                 long[] followers = d.getInfo().getFollowerNextIndices(); // null unless leader
-                return conf.getAllPeers().size() > 1
+                return conf.getAllPeers().size() != 1 // current and, while changing, previous
                         || !conf.getAllPeers(RaftPeerRole.LISTENER).isEmpty()
                         || (followers != null && followers.length > 0);
             } catch (IOException e) {
