@@ -693,7 +693,7 @@ public final class Broker implements AutoCloseable {
         Placement.Move m = unfinished != null
                 ? new Placement.Move(
                         unfinished.no(), unfinished.removing(), unfinished.adding(), unfinished.preferred())
-                : Placement.nextMove(view.rgroups, live, gone);
+                : Placement.nextMove(view.rgroups, live, gone, partitionLoad());
         if (m == null || !moveInFlight.compareAndSet(false, true)) {
             return;
         }

@@ -10,7 +10,11 @@ import java.util.List;
  * @param raftPort the Raft (gRPC) port; 0 = the Kafka port + 1000, or a free port when the Kafka
  *     port is itself chosen by the OS
  * @param metaVoters voters of the metadata group; empty = this node alone (a cluster of one)
- * @param groupsPerNode data groups per live node and replication factor (leaders spread over them)
+ * @param groupsPerNode data groups per live node and replication factor (default 1). Every group a
+ *     produce request touches is a Raft entry of its own, each paying Ratis' per-entry work on
+ *     five threads, so more groups cost CPU per GiB (two per node: ~40% less throughput on three
+ *     nodes of a 2-core machine, docs/benchmarks.md); they buy finer-grained leadership, e.g. for
+ *     a node that joins to lead partitions of topics created before it
  * @param electionTimeoutMs Raft election timeout (lower bound; the upper is twice that)
  * @param rack this node's rack ("" = none), for replica placement
  * @param brokerLeaseMs a node whose last heartbeat is older than this counts as down
@@ -40,7 +44,7 @@ public record ClusterConfig(
     public static final ClusterConfig DEFAULT = new ClusterConfig(
             0,
             List.of(),
-            2,
+            1,
             1000,
             "",
             6000,
@@ -50,14 +54,6 @@ public record ClusterConfig(
             RaftNodeConfig.DEFAULT_SNAPSHOT_THRESHOLD,
             RaftNodeConfig.DEFAULT_LOG_SEGMENT_BYTES,
             true);
-
-    /**
-     * Data groups of a single node (no quorum configured) when not configured. Every group a
-     * produce request touches is a Raft entry of its own, each paying Ratis' per-entry work on five
-     * threads: on a 2-core machine two groups cost ~10% more CPU per GiB than one, for no more
-     * parallelism. Clusters keep {@link #DEFAULT}'s two per node (leaders spread over more groups).
-     */
-    public static final int SINGLE_NODE_GROUPS = 1;
 
     public ClusterConfig {
         metaVoters = List.copyOf(metaVoters);

@@ -16,6 +16,8 @@ import java.util.Map;
  *       as members, and the one at position i as preferred leader: memberships and leaders spread
  *       evenly, and replicas land on distinct racks whenever there are enough racks.
  *   <li>A new partition goes to the group of its factor that carries the fewest partitions.
+ *   <li>The controller then evens out memberships over live nodes and leadership by partitions led
+ *       ({@link #nextMove}), one move at a time.
  * </ul>
  */
 final class Placement {
@@ -107,20 +109,34 @@ final class Placement {
     /**
      * The next move, or null when there is nothing to do. In order: re-place the replicas of nodes
      * down for too long ({@code gone}), then even out group memberships over live nodes (a node
-     * that joins takes replicas from the busiest), then even out preferred leaders.
+     * that joins takes replicas from the busiest), then even out leadership.
+     *
+     * <p>Leadership is evened out by the partitions each node leads, not by the groups: a group's
+     * Raft leader leads every partition of it, and groups carry different numbers of partitions (a
+     * group made for a node that joined carries none until topics are created). A group's
+     * preferred leader moves from a node to another member only when the other would then still
+     * lead less than the first led before ({@link #leaderWeight}), so each step strictly lowers
+     * the sum of squares of the nodes' leader loads and balancing ends; with whole groups the best
+     * balance may leave a node leading nothing (three loaded groups on four nodes).
+     *
+     * @param partitions the number of partitions in each group (by group number; absent = none)
      */
-    static Move nextMove(Map<Integer, ClusterState.RGroup> groups, List<Integer> live, java.util.Set<Integer> gone) {
+    static Move nextMove(
+            Map<Integer, ClusterState.RGroup> groups,
+            List<Integer> live,
+            java.util.Set<Integer> gone,
+            Map<Integer, Integer> partitions) {
         Map<Integer, Integer> members = new java.util.TreeMap<>();
-        Map<Integer, Integer> leaders = new java.util.TreeMap<>();
+        Map<Integer, Long> leaders = new java.util.TreeMap<>();
         for (int n : live) {
             members.put(n, 0);
-            leaders.put(n, 0);
+            leaders.put(n, 0L);
         }
         for (ClusterState.RGroup g : groups.values()) {
             for (int m : g.members()) {
                 members.computeIfPresent(m, (k, v) -> v + 1);
             }
-            leaders.computeIfPresent(g.preferred(), (k, v) -> v + 1);
+            leaders.computeIfPresent(g.preferred(), (k, v) -> v + leaderWeight(g, partitions));
         }
         for (ClusterState.RGroup g : groups.values()) {
             for (int x : g.members()) {
@@ -141,14 +157,16 @@ final class Placement {
                 }
             }
         }
-        Integer busiest = mostLoaded(leaders);
-        if (busiest != null) {
+        List<Integer> byLoad = new ArrayList<>(leaders.keySet());
+        byLoad.sort(Comparator.comparing(leaders::get).reversed());
+        for (int busy : byLoad) {
             for (ClusterState.RGroup g : groups.values()) {
-                if (g.preferred() != busiest) {
+                if (g.preferred() != busy) {
                     continue;
                 }
-                Integer other = leastLoaded(leaders, n -> g.members().contains(n));
-                if (other != null && leaders.get(busiest) - leaders.get(other) > 1) {
+                Integer other =
+                        leastLoaded(leaders, n -> n != busy && g.members().contains(n));
+                if (other != null && leaders.get(other) + leaderWeight(g, partitions) < leaders.get(busy)) {
                     return new Move(g.no(), -1, -1, other);
                 }
             }
@@ -156,20 +174,32 @@ final class Placement {
         return null;
     }
 
-    private static Integer mostLoaded(Map<Integer, Integer> load) {
+    /**
+     * What leading group {@code g} weighs when leadership is evened out: its partitions first, then
+     * one for the group itself, so partitions led decide and groups led break the ties (no group
+     * holds anywhere near {@link #GROUP_WEIGHT_SCALE} partitions).
+     */
+    static long leaderWeight(ClusterState.RGroup g, Map<Integer, Integer> partitions) {
+        return partitions.getOrDefault(g.no(), 0) * GROUP_WEIGHT_SCALE + 1;
+    }
+
+    private static final long GROUP_WEIGHT_SCALE = 1L << 32;
+
+    private static <V extends Comparable<V>> Integer mostLoaded(Map<Integer, V> load) {
         Integer best = null;
-        for (Map.Entry<Integer, Integer> e : load.entrySet()) {
-            if (best == null || e.getValue() > load.get(best)) {
+        for (Map.Entry<Integer, V> e : load.entrySet()) {
+            if (best == null || e.getValue().compareTo(load.get(best)) > 0) {
                 best = e.getKey();
             }
         }
         return best;
     }
 
-    private static Integer leastLoaded(Map<Integer, Integer> load, java.util.function.IntPredicate allowed) {
+    private static <V extends Comparable<V>> Integer leastLoaded(
+            Map<Integer, V> load, java.util.function.IntPredicate allowed) {
         Integer best = null;
-        for (Map.Entry<Integer, Integer> e : load.entrySet()) {
-            if (allowed.test(e.getKey()) && (best == null || e.getValue() < load.get(best))) {
+        for (Map.Entry<Integer, V> e : load.entrySet()) {
+            if (allowed.test(e.getKey()) && (best == null || e.getValue().compareTo(load.get(best)) < 0)) {
                 best = e.getKey();
             }
         }

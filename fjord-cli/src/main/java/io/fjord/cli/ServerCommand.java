@@ -114,8 +114,6 @@ final class ServerCommand implements Callable<Integer> {
         }
         if (p.containsKey("raft.groups.per.node")) {
             cluster = cluster.withGroupsPerNode(Integer.parseInt(p.getProperty("raft.groups.per.node")));
-        } else if (cluster.metaVoters().isEmpty()) {
-            cluster = cluster.withGroupsPerNode(ClusterConfig.SINGLE_NODE_GROUPS);
         }
         if (p.containsKey("raft.election.timeout.ms")) {
             cluster = cluster.withElectionTimeoutMs(Integer.parseInt(p.getProperty("raft.election.timeout.ms")));

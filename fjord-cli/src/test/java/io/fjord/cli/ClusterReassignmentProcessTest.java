@@ -83,9 +83,13 @@ class ClusterReassignmentProcessTest {
         cluster.restart(4); // starts node 4 and waits until every node sees all four
         long moveStart = System.nanoTime();
         try (Admin admin = cluster.admin()) {
-            await("replicas on node 4 and every node leading", 240, () -> {
+            // One data group per node: three groups carry every partition, so node 4 takes
+            // memberships and the leadership of a loaded group (leadership is evened out by
+            // partitions led), and one of the first three nodes then leads none until topics land
+            // in a group made for the fourth node (PlacementTest).
+            await("replicas on node 4 and node 4 leading", 240, () -> {
                 Map<Integer, Integer> led = leadersPerNode(admin);
-                return replicasOn(admin, 4) >= 2 && led.keySet().containsAll(List.of(1, 2, 3, 4));
+                return replicasOn(admin, 4) >= 2 && led.getOrDefault(4, 0) > 0;
             });
             System.out.printf(
                     "moves done in %d ms; leaders per node %s%n",
