@@ -73,6 +73,17 @@ class PartitionIdTest {
     }
 
     @Test
+    void shouldAcceptExactlyKafkasCharactersInTopicNames() {
+        java.util.regex.Pattern kafka = java.util.regex.Pattern.compile("[a-zA-Z0-9._-]+");
+        for (char c = 0; c < 0x3000; c++) {
+            String name = "a" + c + "b";
+            assertThat(PartitionId.isLegalTopic(name))
+                    .as("topic name with U+%04X", (int) c)
+                    .isEqualTo(kafka.matcher(name).matches());
+        }
+    }
+
+    @Test
     void shouldRejectNullAndOverlongTopic() {
         assertThat(PartitionId.isLegalTopic(null)).isFalse();
         assertThat(PartitionId.isLegalTopic("t".repeat(249))).isTrue();

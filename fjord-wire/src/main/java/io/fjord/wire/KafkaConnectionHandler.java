@@ -33,6 +33,8 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
     private final StartupGate dispatcher;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private boolean readPaused;
+    /** The client's address as group members report it; formatted once per connection. */
+    private String clientHost;
 
     private static final class Pending {
         final int correlationId;
@@ -61,7 +63,10 @@ final class KafkaConnectionHandler extends ChannelInboundHandlerAdapter {
             closeBadInput(ctx, "cannot parse request header: " + e.getMessage());
             return;
         }
-        RequestContext rc = new RequestContext(header, ctx.channel().eventLoop(), clientHost(ctx));
+        if (clientHost == null) {
+            clientHost = clientHost(ctx);
+        }
+        RequestContext rc = new RequestContext(header, ctx.channel().eventLoop(), clientHost);
         ApiKeys key = header.apiKey();
         if (key == ApiKeys.API_VERSIONS && !ApiSupport.isServed(key, header.apiVersion())) {
             frame.release();
