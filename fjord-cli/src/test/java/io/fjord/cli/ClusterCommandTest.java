@@ -183,7 +183,9 @@ class ClusterCommandTest {
                 .isEmpty();
 
         Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(3_000_000));
-        assertThat(ClusterCommand.aotOptions(cp, 25, null)).as("a rebuilt jar: stale cache").isEmpty();
+        assertThat(ClusterCommand.aotOptions(cp, 25, null))
+                .as("a rebuilt jar: stale cache")
+                .isEmpty();
     }
 
     @Test
