@@ -12,9 +12,10 @@ import java.util.List;
  * @param metaVoters voters of the metadata group; empty = this node alone (a cluster of one)
  * @param groupsPerNode data groups per live node and replication factor (default 1). Every group a
  *     produce request touches is a Raft entry of its own, each paying Ratis' per-entry work on
- *     five threads, so more groups cost CPU per GiB (two per node: ~40% less throughput on three
- *     nodes of a 2-core machine, docs/benchmarks.md); they buy finer-grained leadership, e.g. for
- *     a node that joins to lead partitions of topics created before it
+ *     five threads, so more groups cost CPU per GiB (on three nodes of a 2-core machine one group
+ *     per node gave ~40% more throughput than two, docs/benchmarks.md); more groups buy
+ *     finer-grained leadership, e.g. for a node that joins to lead partitions of topics created
+ *     before it
  * @param electionTimeoutMs Raft election timeout (lower bound; the upper is twice that)
  * @param rack this node's rack ("" = none), for replica placement
  * @param brokerLeaseMs a node whose last heartbeat is older than this counts as down
