@@ -36,14 +36,18 @@ RESULTS="$TMP/logs"
 mkdir -p "$RESULTS"
 BROKER="$SIDE"
 . "$REPO/bench/cluster.sh"
-cleanup() { stop_cluster; rm -rf "$TMP"; }
+PERF_PID=""
+cleanup() {
+    [[ -z "$PERF_PID" ]] || kill -INT "$PERF_PID" 2>/dev/null || true
+    stop_cluster; rm -rf "$TMP"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # node<TAB>thread-name<TAB>CPU-ms for every thread of every node, from the JVM's own thread dump
 # (full thread names; /proc's are cut to 15 characters). Threads that ended between the two dumps
-# are not counted.
+# are not counted; threads that started between them count whole.
 thread_ticks() {
     local i
     for i in "${!NODE_PIDS[@]}"; do
@@ -71,6 +75,7 @@ log "measured: $(produce "$N" "$@")"
 thread_ticks >"$TMP/after"
 if [[ -n "${PERF_PID:-}" ]]; then
     kill -INT "$PERF_PID"; wait "$PERF_PID" || true
+    PERF_PID=""
     # Java frames: each node writes /tmp/perf-PID.map (run the nodes with -XX:+PreserveFramePointer).
     for p in "${NODE_PIDS[@]}"; do "$JAVA_HOME/bin/jcmd" "$p" Compiler.perfmap >/dev/null 2>&1 || true; done
     log "perf samples in $PERF_OUT (perf report -i $PERF_OUT --pid PID)"
