@@ -804,20 +804,43 @@ public final class Broker implements AutoCloseable {
                 pause(100);
             }
         }
-        if (m.add() >= 0 && Placement.movesInTwoSteps(g.members())) {
+        List<Integer> both = new ArrayList<>(g.members());
+        if (m.add() >= 0 && !both.contains(m.add())) {
+            both.add(m.add());
+        }
+        both.sort(null);
+        // A move an earlier controller was carrying out when it stopped may have changed the
+        // voters already: ask the group's leader, and skip what is done (repeating the first of
+        // two steps would add back the member the second removed).
+        List<Integer> voters =
+                m.add() >= 0 ? raft.leaderVoters(g.no(), specs(both)).orElse(List.of()) : List.of();
+        boolean done = voters.equals(next);
+        if (m.add() >= 0 && Placement.movesInTwoSteps(g.members()) && !done) {
             // Ratis refuses a change whose new voters are as many as the ones kept (a lone new
             // voter could elect itself): add the new member first, then remove the old one.
-            List<Integer> both = new ArrayList<>(g.members());
-            both.add(m.add());
-            both.sort(null);
             List<RaftPeerSpec> between = specs(both);
-            reconfigureWithRetries(g.no(), current, between, m.preferred());
+            if (!voters.equals(both)) {
+                reconfigureWithRetries(g.no(), current, between, m.preferred());
+            }
             current = between;
         }
-        reconfigureWithRetries(g.no(), current, target, m.preferred());
+        if (done) {
+            log.info("group {}: its voters are {} already (a move interrupted before it was recorded)", g.no(), next);
+        } else {
+            reconfigureWithRetries(g.no(), current, target, m.preferred());
+        }
+        if (moveFault != null) {
+            moveFault.run();
+        }
         replaceGroup("record a move", g, new ClusterState.RGroup(g.no(), g.rf(), next, m.preferred(), -1, -1));
         log.info("group {} now {} (preferred leader {})", g.no(), next, m.preferred());
     }
+
+    /**
+     * Tests only: runs after a move's membership changes and before they are recorded; a throw
+     * stands for a controller that stopped there.
+     */
+    volatile Runnable moveFault;
 
     private void reconfigureWithRetries(int groupNo, List<RaftPeerSpec> current, List<RaftPeerSpec> next, int preferred)
             throws IOException {

@@ -21,6 +21,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -380,6 +381,40 @@ class ClusterReassignmentTest {
                     .as("acknowledged batches of " + p + " (base offset to CRC)")
                     .containsAllEntriesOf(writer.ackedBatches.get(p));
         }
+    }
+
+    /**
+     * A controller that stops after a two-step move changed the voters and before it recorded the
+     * move: the next attempt asks the group's leader, finds the voters changed, and records the move
+     * instead of adding the removed member back (which left the move failing on every retry).
+     */
+    @Test
+    void shouldFinishAMoveWhoseVotersChangedBeforeTheControllerStopped() throws Exception {
+        Broker first = startThreeNodes();
+        createTopic(first, "interrupted", 1, 1);
+        int g = first.clusterView().topics.get("interrupted").groupOf(0);
+        int from = first.clusterView().rgroups.get(g).members().get(0);
+        int to = from % 3 + 1;
+        AtomicInteger stops = new AtomicInteger();
+        for (Broker b : brokers) {
+            b.moveFault = () -> {
+                if (stops.getAndIncrement() == 0) {
+                    throw new IllegalStateException("controller stopped before recording the move (test)");
+                }
+            };
+        }
+        Writer writer = new Writer("interrupted", 1);
+        await("records before the move", 30_000, () -> writer.ackedEnd[0].get() >= 200);
+
+        assertThat(first.requestMove(g, from, to)).isTrue();
+        await("group " + g + " recorded on node " + to + " only", 90_000, () -> {
+            ClusterState.RGroup r = first.clusterView().rgroups.get(g);
+            return r.adding() < 0 && r.members().equals(List.of(to));
+        });
+        assertThat(stops.get()).as("the first attempt stopped before recording").isGreaterThanOrEqualTo(2);
+        long before = writer.ackedEnd[0].get();
+        await("writes after the move", 30_000, () -> writer.ackedEnd[0].get() >= before + 200);
+        writer.stop();
     }
 
     /**

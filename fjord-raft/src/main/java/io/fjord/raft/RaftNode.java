@@ -358,6 +358,41 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /**
+     * The voters (node ids, sorted) of data group {@code groupNo} in the configuration its leader
+     * holds, asked of each of {@code askable} in turn: the first member that leads the group
+     * answers; when none of them leads it, empty (the caller then does not know, and must not
+     * guess). A configuration still in joint consensus counts as the old and new voters together.
+     */
+    public Optional<List<Integer>> leaderVoters(int groupNo, List<RaftPeerSpec> askable) {
+        RaftGroupId gid = dataGroupId(groupNo);
+        for (RaftPeerSpec s : askable) {
+            try (RaftClient client = RaftClient.newBuilder()
+                    .setClientId(ClientId.randomId())
+                    .setRaftGroup(RaftGroup.valueOf(gid, peer(s, 0)))
+                    .setProperties(new RaftProperties())
+                    .setParameters(new Parameters())
+                    .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                            2, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+                    .build()) {
+                org.apache.ratis.protocol.GroupInfoReply info =
+                        client.getGroupManagementApi(peerId(s.nodeId())).info(gid);
+                // The reply's group lists the leader's configuration (its conf field stays empty over
+                // gRPC in Ratis 3.2.2); during joint consensus it holds the old and new voters.
+                if (!info.isSuccess() || info.getRoleInfoProto().getRole() != RaftPeerRole.LEADER) {
+                    continue;
+                }
+                return Optional.of(info.getGroup().getPeers().stream()
+                        .map(p -> nodeIdOf(p.getId()))
+                        .sorted()
+                        .toList());
+            } catch (IOException | RuntimeException e) {
+                log.debug("group {}: no configuration from node {}: {}", groupNo, s.nodeId(), e.toString());
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Leaves data group {@code groupNo} and deletes its Raft storage on this node. */
     public void leaveGroup(int groupNo) throws IOException {
         RaftGroupId gid = dataGroupId(groupNo);
