@@ -367,14 +367,7 @@ public final class RaftNode implements AutoCloseable {
     public Optional<List<Integer>> leaderVoters(int groupNo, List<RaftPeerSpec> askable) {
         RaftGroupId gid = dataGroupId(groupNo);
         for (RaftPeerSpec s : askable) {
-            try (RaftClient client = RaftClient.newBuilder()
-                    .setClientId(ClientId.randomId())
-                    .setRaftGroup(RaftGroup.valueOf(gid, peer(s, 0)))
-                    .setProperties(new RaftProperties())
-                    .setParameters(new Parameters())
-                    .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                            2, TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
-                    .build()) {
+            try (RaftClient client = oneMemberClient(gid, peer(s, 0), new RaftProperties(), 2, 200)) {
                 org.apache.ratis.protocol.GroupInfoReply info =
                         client.getGroupManagementApi(peerId(s.nodeId())).info(gid);
                 // The reply's group lists the leader's configuration (its conf field stays empty over
@@ -572,13 +565,19 @@ public final class RaftNode implements AutoCloseable {
     RaftClient installClient(RaftGroupId gid, RaftPeer member) {
         RaftProperties p = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(30, TimeUnit.SECONDS));
+        return oneMemberClient(gid, member, p, 3, 500);
+    }
+
+    /** A client that talks to {@code member} of group {@code gid} only, with bounded retries. */
+    private static RaftClient oneMemberClient(
+            RaftGroupId gid, RaftPeer member, RaftProperties p, int attempts, long sleepMs) {
         return RaftClient.newBuilder()
                 .setClientId(ClientId.randomId())
                 .setRaftGroup(RaftGroup.valueOf(gid, member))
                 .setProperties(p)
                 .setParameters(new Parameters())
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(
-                        3, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS)))
+                        attempts, TimeDuration.valueOf(sleepMs, TimeUnit.MILLISECONDS)))
                 .build();
     }
 
