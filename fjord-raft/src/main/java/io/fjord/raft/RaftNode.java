@@ -7,7 +7,9 @@ import io.fjord.raft.kv.RaftKvStore;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -53,6 +55,7 @@ import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -297,6 +300,7 @@ public final class RaftNode implements AutoCloseable {
             // Ratis shut this member down (below): take it out, keeping its storage, and start it
             // again from there; the leader's next append brings it the configuration it is in.
             log.warn("data group {}: Ratis shut this member down; restarting it from its storage", groupNo);
+            awaitClosed(gid);
             server.groupManagement(GroupManagementRequest.newRemove(
                     clientId, server.getId(), callIds.incrementAndGet(), gid, false, false));
         }
@@ -386,6 +390,62 @@ public final class RaftNode implements AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Waits for a member that Ratis is closing to finish closing, so that removing it does not block
+     * forever. Ratis 3.2.2 can deadlock here: a leader that commits a configuration without itself
+     * closes its division on its leader-state thread while holding the division's lock, and waits
+     * for the division's server executor to finish; a configuration request that reached that
+     * executor in the meantime waits for the same lock. A remove would then wait for the close for
+     * ever (and the caller with it: the broker reconciles under its own lock). The wait is broken by
+     * interrupting the closing leader-state thread, which makes its wait for the executor return and
+     * the close complete (the request then fails). A close that still does not end is reported.
+     */
+    private void awaitClosed(RaftGroupId gid) throws IOException {
+        RaftServer.Division division = server.getDivision(gid);
+        long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+        boolean interrupted = false;
+        while (division.getInfo().getLifeCycleState() == LifeCycle.State.CLOSING) {
+            if (System.nanoTime() - deadline > 0) {
+                if (interrupted) {
+                    throw new IOException(gid + ": Ratis did not finish closing this member");
+                }
+                interrupted = interruptClosingLeaderState(division);
+                deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while " + gid + " closes", e);
+            }
+        }
+    }
+
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+    /** Interrupts the division's leader-state thread if it is the one closing the division. */
+    private static boolean interruptClosingLeaderState(RaftServer.Division division) {
+        String name = division.getMemberId() + "-LeaderStateImpl";
+        Thread[] threads = new Thread[division.getThreadGroup().activeCount() + 8];
+        int n = division.getThreadGroup().enumerate(threads);
+        for (int i = 0; i < n; i++) {
+            Thread t = threads[i];
+            if (t.getName().equals(name)
+                    && Arrays.stream(t.getStackTrace())
+                            .anyMatch(f -> f.getMethodName().equals("close")
+                                    && f.getClassName().endsWith("RaftServerImpl"))) {
+                log.warn(
+                        "{}: Ratis' close of this member is stuck (leader-state thread waiting for the"
+                                + " server executor, whose request waits for the member's lock); interrupting it",
+                        division.getMemberId());
+                t.interrupt();
+                return true;
+            }
+        }
+        log.warn("{}: Ratis is still closing this member after {}", division.getMemberId(), CLOSE_WAIT);
+        return true;
+    }
+
     /** Leaves data group {@code groupNo} and deletes its Raft storage on this node. */
     public void leaveGroup(int groupNo) throws IOException {
         RaftGroupId gid = dataGroupId(groupNo);
@@ -393,6 +453,7 @@ public final class RaftNode implements AutoCloseable {
             groups.remove(groupNo);
             return;
         }
+        awaitClosed(gid);
         RaftClientReply reply = server.groupManagement(GroupManagementRequest.newRemove(
                 clientId, server.getId(), callIds.incrementAndGet(), gid, true, false));
         groups.remove(groupNo);
