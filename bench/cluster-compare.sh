@@ -27,6 +27,10 @@
 # Per produce test the brokers' CPU-seconds (utime+stime summed over the 3 nodes' /proc/PID/stat)
 # per GiB of record values; before the failover test, the sum of the 3 nodes' VmHWM and CPU-s.
 #
+# Before starting, waits (at most LOAD_WAIT_S: 600 s, --quick 30 s) for the 1-minute load average
+# to fall below LOAD_MAX=1.5, then goes on either way. Before each side of each round, waits (at
+# most QUIET_WAIT_S, 90 s) for the CPUs to be 85% idle and the kernel's dirty pages to be written.
+#
 # Env: ROUNDS (3, --quick 1; --rounds wins), N (1000000, --quick 100000), E2E_N (10000, --quick
 #      1000), WARMUP (1000000, --quick 50000), SETTLE (seconds idle after `sync` before each
 #      measured test; 5, --quick 1), FAILOVER_MS (20000, --quick 15000), FAILOVER_KILL_AT_MS (5000), KAFKA_LIB,
@@ -61,10 +65,13 @@ case "$ONLY" in ""|kafka|fjord) ;; *) echo "--only takes kafka or fjord" >&2; ex
 if (( QUICK )); then
     N="${N:-100000}"; E2E_N="${E2E_N:-1000}"; WARMUP="${WARMUP:-50000}"; SETTLE="${SETTLE:-1}"
     ROUNDS="${ROUNDS_ARG:-${ROUNDS:-1}}"; APPEND="${APPEND:-0}"; FAILOVER_MS="${FAILOVER_MS:-15000}"
+    LOAD_WAIT_S="${LOAD_WAIT_S:-30}"
 else
     N="${N:-1000000}"; E2E_N="${E2E_N:-10000}"; WARMUP="${WARMUP:-1000000}"; SETTLE="${SETTLE:-5}"
-    ROUNDS="${ROUNDS_ARG:-${ROUNDS:-3}}"; APPEND="${APPEND:-1}"
+    ROUNDS="${ROUNDS_ARG:-${ROUNDS:-3}}"; APPEND="${APPEND:-1}"; LOAD_WAIT_S="${LOAD_WAIT_S:-600}"
 fi
+LOAD_MAX="${LOAD_MAX:-1.5}"
+QUIET_WAIT_S="${QUIET_WAIT_S:-90}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds takes a positive number" >&2; exit 2; }
 FAILOVER_MS="${FAILOVER_MS:-20000}"; FAILOVER_KILL_AT_MS="${FAILOVER_KILL_AT_MS:-5000}"
 RECORD_BYTES=1024
@@ -203,10 +210,12 @@ bench_side() { # BROKER: one side of one round
     rm -rf "${TMP:?}"/"$BROKER"-*
 }
 
+LOAD_BEFORE_WAIT=$(load1)
+wait_for_load "$LOAD_MAX" "$LOAD_WAIT_S"; waited=$LOAD_WAITED_S
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 START_UTC="$(date -u +'%Y-%m-%d %H:%M')"
 START_S=$(date +%s)
-log "load average at start: $LOAD_START; results in $RUN_DIR"
+log "load average at start: $LOAD_START (was $LOAD_BEFORE_WAIT, waited ${waited}s); results in $RUN_DIR"
 for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     if [[ -n "$ONLY" ]]; then order=("$ONLY")
     elif (( ROUND % 2 == 1 )); then order=(kafka fjord)
@@ -214,6 +223,8 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     SLOT=0
     for b in "${order[@]}"; do
         SLOT=$((SLOT + 1))
+        wait_for_quiet "$QUIET_WAIT_S"
+        (( QUIET_WAITED_S < 3 )) || log "waited ${QUIET_WAITED_S}s for a quiet machine before $b"
         BROKER=$b; record machine load1_at_start "$(load1)"
         bench_side "$b"
     done
@@ -245,7 +256,7 @@ dirty="$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | he
     echo "  SETTLE=$SETTLE s, failover run ${FAILOVER_MS} ms with the kill at ${FAILOVER_KILL_AT_MS} ms)"
     echo "- **Machine**: $(nproc) cores (\`nproc\`), $cpu_model, $mem_gib GiB memory, Linux $(uname -r), $jdk;"
     echo "  all six JVMs of a side's cluster and its client share the machine"
-    echo "- **Load** (1/5/15 min): $LOAD_START at start, $LOAD_END at the end"
+    echo "- **Load** (1/5/15 min): $LOAD_START at start (first seen $LOAD_BEFORE_WAIT, waited ${waited} s), $LOAD_END at the end"
     echo
     cat "$RUN_DIR/table.md"
     echo

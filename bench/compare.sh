@@ -34,6 +34,8 @@
 #
 # Before starting, waits (at most LOAD_WAIT_S: 600 s, --quick 30 s) for the 1-minute load average
 # to fall below LOAD_MAX=1.5, then goes on either way; the load at each round's start is recorded.
+# Before each side of each round, waits (at most QUIET_WAIT_S, 90 s) for the CPUs to be 85% idle
+# and the kernel's dirty pages to be written.
 #
 # Env: ROUNDS (3, --quick 1; --rounds wins), N (records per produce test; 2000000, --quick
 #      100000), E2E_N (10000; --quick 2000), WARMUP (records produced+consumed on a throwaway
@@ -79,6 +81,7 @@ RECORD_BYTES=1024
 KAFKA_PORT="${KAFKA_PORT:-19092}"; KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
 FJORD_PORT="${FJORD_PORT:-19192}"
 LOAD_MAX="${LOAD_MAX:-1.5}"
+QUIET_WAIT_S="${QUIET_WAIT_S:-90}"
 # Each test JVM is killed after this long (bounded run even against a stuck broker).
 PRODUCE_TIMEOUT_S=300; CONSUME_TIMEOUT_S=180; E2E_TIMEOUT_S=240; ADMIN_TIMEOUT_S=60
 STAMP="$(date -u +%Y%m%d-%H%M%S)"
@@ -222,11 +225,7 @@ bench_broker() { # BROKER: one side of one round
 
 # Wait for a quiet machine, bounded.
 LOAD_BEFORE_WAIT=$(load1)
-waited=0
-while awk -v l="$(load1)" -v m="$LOAD_MAX" 'BEGIN {exit !(l >= m)}' && (( waited < LOAD_WAIT_S )); do
-    (( waited % 60 == 0 )) && log "load average $(load1) >= $LOAD_MAX, waiting (${waited}s of ${LOAD_WAIT_S}s)"
-    sleep 10; waited=$((waited + 10))
-done
+wait_for_load "$LOAD_MAX" "$LOAD_WAIT_S"; waited=$LOAD_WAITED_S
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 START_UTC="$(date -u +'%Y-%m-%d %H:%M')"
 START_S=$(date +%s)
@@ -243,6 +242,8 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     SLOT=0
     for b in "${order[@]}"; do
         SLOT=$((SLOT + 1))
+        wait_for_quiet "$QUIET_WAIT_S"
+        (( QUIET_WAITED_S < 3 )) || log "waited ${QUIET_WAITED_S}s for a quiet machine before $b"
         BROKER=$b; record machine load1_at_start "$(load1)"
         bench_broker "$b"
     done

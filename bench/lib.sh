@@ -56,3 +56,46 @@ rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = FILE
 L4J
 }
+
+# wait_for_load MAX WAIT_S: waits (at most WAIT_S seconds, then goes on) for the 1-minute load
+# average to fall below MAX; sets LOAD_WAITED_S.
+wait_for_load() {
+    local max="$1" limit="$2"
+    LOAD_WAITED_S=0
+    while awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v m="$max" 'BEGIN {exit !(l >= m)}' && (( LOAD_WAITED_S < limit )); do
+        (( LOAD_WAITED_S % 60 == 0 )) &&
+            echo "[$(date +%H:%M:%S)] load average $(cut -d' ' -f1 /proc/loadavg) >= $max, waiting (${LOAD_WAITED_S}s of ${limit}s)" >&2
+        sleep 10; LOAD_WAITED_S=$((LOAD_WAITED_S + 10))
+    done
+}
+
+# wait_for_quiet WAIT_S: before a side's run, waits (at most WAIT_S seconds, then goes on) until the
+# CPUs were at least 85% idle over the last 2 s and the kernel holds under 64 MiB of dirty or
+# writeback pages (the previous side's data still going to disk slows the next side's writes);
+# sets QUIET_WAITED_S. The load average lags a minute behind and would mostly measure the previous side.
+wait_for_quiet() {
+    local limit="$1" start now idle dirty
+    start=$(date +%s)
+    QUIET_WAITED_S=0
+    sync
+    while :; do
+        idle=$(cpu_idle_pct 2)
+        dirty=$(awk '$1 == "Dirty:" || $1 == "Writeback:" {s += $2} END {print int(s / 1024)}' /proc/meminfo)
+        now=$(date +%s); QUIET_WAITED_S=$((now - start))
+        if (( idle >= 85 && dirty < 64 )); then return 0; fi
+        if (( QUIET_WAITED_S >= limit )); then
+            echo "[$(date +%H:%M:%S)] machine not quiet after ${QUIET_WAITED_S}s (CPU ${idle}% idle, ${dirty} MiB dirty); going on" >&2
+            return 0
+        fi
+    done
+}
+
+# cpu_idle_pct SECONDS: the share of all CPUs' time that was idle or waiting for I/O over SECONDS.
+cpu_idle_pct() {
+    local a b
+    a=$(awk '$1 == "cpu" {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6}' /proc/stat)
+    sleep "$1"
+    b=$(awk '$1 == "cpu" {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6}' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[1] - x[1];
+        print (d > 0 ? int(100 * (y[2] - x[2]) / d) : 100)}'
+}
