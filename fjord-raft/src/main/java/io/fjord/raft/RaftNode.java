@@ -217,7 +217,27 @@ public final class RaftNode implements AutoCloseable {
         // own transfer (the checkpoint file alone) would be wrong: Ratis notifies the lagging member
         // instead, and its state machine copies the leader's state itself.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+        applyOverrides(p, System.getProperties());
         return p;
+    }
+
+    /** Prefix of the JVM system properties that set Ratis keys directly. */
+    static final String RATIS_OVERRIDE_PREFIX = "fjord.ratis.";
+
+    /**
+     * For experiments and expert tuning: every {@code fjord.ratis.<Ratis key>=<value>} in {@code
+     * source} sets that Ratis key after Fjord's own choices (for example {@code
+     * -Dfjord.ratis.raft.server.log.appender.wait-time.min=0ms}); each one is logged.
+     */
+    static void applyOverrides(RaftProperties p, java.util.Properties source) {
+        source.stringPropertyNames().stream()
+                .filter(k -> k.startsWith(RATIS_OVERRIDE_PREFIX) && k.length() > RATIS_OVERRIDE_PREFIX.length())
+                .sorted()
+                .forEach(k -> {
+                    String key = k.substring(RATIS_OVERRIDE_PREFIX.length());
+                    log.info("Ratis setting from -D{}: {} = {}", k, key, source.getProperty(k));
+                    p.set(key, source.getProperty(k));
+                });
     }
 
     private StateMachine stateMachineFor(RaftGroupId gid) {
