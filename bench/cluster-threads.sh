@@ -9,7 +9,9 @@
 # bench/cluster-compare.sh), creates a 6-partition topic with replication factor 3, produces WARMUP
 # records of 1 KiB (acks=all, linger.ms=5, batch.size=65536) to warm the JVMs, then N records with
 # the given producer properties (default: the client's defaults), and prints the throughput line
-# of Kafka's ProducerPerformance and the table. Env: N (1000000), WARMUP (500000). Only the PIDs
+# of Kafka's ProducerPerformance and the table; with MEASURE=e2e the measured run is instead Kafka's
+# EndToEndLatency with N messages of 1 KiB, one at a time, to a 1-partition topic (acks=all).
+# Env: N (1000000), WARMUP (500000). Only the PIDs
 # this script started are signalled; everything is stopped and deleted on exit. PERF_OUT=FILE also
 # records `perf record -a -g` (PERF_HZ, 499) over the measured run into FILE, and has each node
 # write its JIT symbol map, for `perf report`; give the nodes FJORD_JVM_OPTS=-XX:+PreserveFramePointer.
@@ -71,7 +73,13 @@ if [[ -n "${PERF_OUT:-}" ]]; then
     perf record -a -g -F "${PERF_HZ:-499}" -o "$PERF_OUT" >/dev/null 2>&1 &
     PERF_PID=$!
 fi
-log "measured: $(produce "$N" "$@")"
+if [[ "${MEASURE:-produce}" == e2e ]]; then
+    "${CLIENT[@]}" $TOOLS.TopicCommand --bootstrap-server "$CLUSTER_BS" --create --topic e2e \
+        --partitions 1 --replication-factor 3 >/dev/null
+    log "measured: $("${CLIENT[@]}" $TOOLS.EndToEndLatency "$CLUSTER_BS" e2e "$N" all 1024 2>&1 | grep -E 'Avg|Percentiles' | tr '\n' ' ')"
+else
+    log "measured: $(produce "$N" "$@")"
+fi
 thread_ticks >"$TMP/after"
 if [[ -n "${PERF_PID:-}" ]]; then
     kill -INT "$PERF_PID"; wait "$PERF_PID" || true
