@@ -25,7 +25,8 @@
 #                    process (by PID); time from the kill to the ack of the first record sent after
 #                    it, and the longest gap between consecutive acks
 # Per produce test the brokers' CPU-seconds (utime+stime summed over the 3 nodes' /proc/PID/stat)
-# per GiB of record values; before the failover test, the sum of the 3 nodes' VmHWM and CPU-s.
+# per GiB of record values (also without the JIT compiler threads' share, /proc/PID/task/*); before
+# the failover test, the sum of the 3 nodes' VmHWM and CPU-s.
 #
 # Before starting, waits (at most LOAD_WAIT_S: 600 s, --quick 30 s) for the 1-minute load average
 # to fall below LOAD_MAX=1.5, then goes on either way. Before each side of each round, waits (at
@@ -108,16 +109,18 @@ ticks_to_s() { awk -v d="$1" -v hz="$HZ" 'BEGIN {printf "%.2f", d / hz}'; }
 per_gib() { awk -v c="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", c / (b / 1073741824); else print "-"}'; }
 field() { echo "$1" | sed -nE "s/.*(^| )$2=([-0-9.a-z]+).*/\2/p"; }
 
-# run NAME TIMEOUT_S cmd...: one measured test; sets CPU_S (the brokers' CPU-seconds) and OUT.
+# run NAME TIMEOUT_S cmd...: one measured test; sets CPU_S (the brokers' CPU-seconds), JIT_S (of that,
+# the JIT compiler threads') and OUT.
 run() {
     local name=$1 limit=$2; shift 2
     OUT="$RESULTS/$name.log"
     echo "+ $*" >>"$RESULTS/commands.txt"
     sync; sleep "$SETTLE"
-    local t0 t1 rc=0
-    t0=$(cluster_ticks)
+    local t0 t1 j0 j1 rc=0
+    t0=$(cluster_ticks); j0=$(jit_thread_ticks "${NODE_PIDS[@]}")
     timeout "$limit" "$@" >"$OUT" 2>&1 || rc=$?
-    t1=$(cluster_ticks)
+    t1=$(cluster_ticks); j1=$(jit_thread_ticks "${NODE_PIDS[@]}")
+    JIT_S=$(jit_delta_s "$j0" "$j1")
     CPU_S=$(ticks_to_s $((t1 - t0)))
     if (( rc != 0 )); then log "$BROKER $name failed (exit $rc), see $OUT"; tail -3 "$OUT" >&2; fi
     return 0
@@ -150,6 +153,7 @@ produce() { # NAME TOPIC RECORDS producer-props...
     [[ "$name" == warmup ]] && { log "$BROKER warm-up: $mbs MiB/s"; return 0; }
     record "$name" mbs "$mbs"; record "$name" p99_ms "$p99"; record "$name" avg_ms "$avg"
     record "$name" cpu_s "$CPU_S"; record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" $((rec * RECORD_BYTES)))"
+    record "$name" cpu_s_per_gib_nojit "$(per_gib "$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {print c - j}')" $((rec * RECORD_BYTES)))"
     log "$BROKER $name: $mbs MiB/s, avg $avg ms, p99 $p99 ms, brokers $CPU_S CPU-s"
 }
 e2e() { # NAME TOPIC

@@ -30,7 +30,7 @@
 #   e2e      io.fjord.bench.EndToEndLatencyProbe (as Kafka's EndToEndLatency: linger 0,
 #            fetch.max.wait.ms=0, one message in flight, consumer assign()ed), E2E_N messages, acks=1
 # Per test: the broker's CPU-seconds (utime+stime of /proc/PID/stat before/after) and per GiB
-# moved; at the end of each side, the broker's VmHWM and VmRSS (/proc/PID/status).
+# moved, also without its JIT compiler threads' share (/proc/PID/task/*); at the end of each side, the broker's VmHWM and VmRSS (/proc/PID/status).
 #
 # Before starting, waits (at most LOAD_WAIT_S: 600 s, --quick 30 s) for the 1-minute load average
 # to fall below LOAD_MAX=1.5, then goes on either way; the load at each round's start is recorded.
@@ -117,16 +117,18 @@ status_kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$BROKER_PID/status"; }
 # record TEST METRIC VALUE: one figure of this round and broker.
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ROUND" "$BROKER" "$SLOT" "$1" "$2" "$3" >>"$TSV"; }
 
-# run NAME TIMEOUT_S cmd...: one measured test; sets CPU_S (broker CPU-seconds) and OUT (its log).
+# run NAME TIMEOUT_S cmd...: one measured test; sets CPU_S (broker CPU-seconds), JIT_S (of that, the JIT
+# compiler threads') and OUT (its log).
 run() {
     local name=$1 limit=$2; shift 2
     OUT="$RESULTS/$name.log"
     echo "+ $*" >>"$RESULTS/commands.txt"
     sync; sleep "$SETTLE"
-    local t0 t1 rc=0
-    t0=$(broker_ticks)
+    local t0 t1 j0 j1 rc=0
+    t0=$(broker_ticks); j0=$(jit_thread_ticks "$BROKER_PID")
     timeout "$limit" "$@" >"$OUT" 2>&1 || rc=$?
-    t1=$(broker_ticks)
+    t1=$(broker_ticks); j1=$(jit_thread_ticks "$BROKER_PID")
+    JIT_S=$(jit_delta_s "$j0" "$j1")
     CPU_S=$(awk -v d=$((t1 - t0)) -v hz="$HZ" 'BEGIN {printf "%.2f", d / hz}')
     if (( rc != 0 )); then log "$BROKER $name failed (exit $rc), see $OUT"; tail -3 "$OUT" >&2; fi
     return 0
@@ -151,6 +153,7 @@ produce() { # NAME TOPIC RECORDS producer-props...
     [[ "$name" == warmup ]] && return 0
     record "$name" mbs "$mbs"; record "$name" p99_ms "$p99"; record "$name" avg_ms "$avg"
     record "$name" cpu_s "$CPU_S"; record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" $((rec * RECORD_BYTES)))"
+    record "$name" cpu_s_per_gib_nojit "$(per_gib "$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {print c - j}')" $((rec * RECORD_BYTES)))"
     log "$BROKER $name: $mbs MiB/s, avg $avg ms, p99 $p99 ms, broker $CPU_S CPU-s"
 }
 consume() { # NAME TOPIC RECORDS
@@ -163,6 +166,7 @@ consume() { # NAME TOPIC RECORDS
     [[ "$name" == warmup-consume ]] && return 0
     record "$name" mbs "$(field "$line" MiB_per_s)"; record "$name" cpu_s "$CPU_S"
     record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" "$(field "$line" bytes)")"
+    record "$name" cpu_s_per_gib_nojit "$(per_gib "$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {print c - j}')" "$(field "$line" bytes)")"
     log "$BROKER $name: $(field "$line" MiB_per_s) MiB/s, broker $CPU_S CPU-s"
 }
 e2e() { # NAME TOPIC

@@ -99,3 +99,23 @@ cpu_idle_pct() {
     awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[1] - x[1];
         print (d > 0 ? int(100 * (y[2] - x[2]) / d) : 100)}'
 }
+
+# jit_thread_ticks PID...: "TID TICKS" (utime + stime) for each JIT compiler thread (C1, C2) of the
+# given JVMs; jit_delta_s BEFORE AFTER: their CPU-seconds between two such lists, per thread (a
+# compiler thread that started in between counts whole; one that ended is not counted, and its
+# time stays in the process's total).
+jit_thread_ticks() {
+    local p t
+    for p in "$@"; do
+        for t in /proc/"$p"/task/*; do
+            case "$(cat "$t/comm" 2>/dev/null)" in
+                "C1 CompilerThre"*|"C2 CompilerThre"*)
+                    sed 's/.*) //' "$t/stat" 2>/dev/null | awk -v tid="${t##*/}" '{print tid, $12 + $13}' ;;
+            esac
+        done
+    done
+}
+jit_delta_s() {
+    awk -v hz="$(getconf CLK_TCK)" 'NR == FNR {b[$1] = $2; next} {d += $2 - ($1 in b ? b[$1] : 0)}
+        END {printf "%.2f", d / hz}' <(echo "$1") <(echo "$2")
+}
