@@ -69,10 +69,12 @@ start_kafka() {
 
 start_fjord() {
     mkdir -p "$TMP/fjord"
-    # bin/fjord execs the JVM, so $! is the broker's PID.
+    # bin/fjord execs the JVM, so $! is the broker's PID. Its AOT cache (JDK 25+) is the harness's own,
+    # trained by the first single-node run after a build (the profiles of this workload).
     local cfg=()
     if [[ -n "${FJORD_CONFIG:-}" ]]; then cfg=(--config "$FJORD_CONFIG"); fi
-    FJORD_JVM_OPTS="${FJORD_JVM_OPTS:-}" "$REPO/bin/fjord" server --port "$FJORD_PORT" --data-dir "$TMP/fjord/data" \
+    FJORD_AOT_CACHE="${FJORD_AOT_CACHE:-$REPO/fjord-cli/target/fjord-single-bench.aot}" \
+        FJORD_JVM_OPTS="${FJORD_JVM_OPTS:-}" "$REPO/bin/fjord" server --port "$FJORD_PORT" --data-dir "$TMP/fjord/data" \
         "${cfg[@]}" >"$RESULTS/fjord-stdout.log" 2>&1 &
     BROKER_PID=$!
     BS="127.0.0.1:$FJORD_PORT"

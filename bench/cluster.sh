@@ -13,7 +13,8 @@
 #   Fjord: Kafka ports FJORD_CLUSTER_PORT+0..2 (31292-31294), Raft ports FJORD_CLUSTER_RAFT_PORT+0..2
 #          (31392-31394); `bin/fjord server --node-id N --quorum ...` as a user starts a node (so with
 #          bin/fjord's AOT cache on JDK 25+: the first start after a build trains it, FJORD_AOT=0 turns
-#          it off), heap FJORD_CLUSTER_HEAP_OPTS (-Xmx768m per node, the same cap as the Kafka side)
+#          it off; a cache of its own, fjord-cli/target/fjord-cluster-bench.aot, so that its method
+#          profiles are those of a 3-node run, not of whatever server ran first), heap FJORD_CLUSTER_HEAP_OPTS (-Xmx768m per node, the same cap as the Kafka side)
 #          plus FJORD_JVM_OPTS.
 # After start_*_cluster: NODE_PIDS (array, node i+1 at index i), CLUSTER_BS (the three bootstrap
 # addresses), PID_MAP ("1:pid,2:pid,3:pid"). Only those PIDs are ever signalled.
@@ -155,6 +156,7 @@ start_fjord_cluster() {
         # As a user starts a node: bin/fjord (which execs the JVM, so $! is the node's PID) with its
         # AOT cache; the first start after a build trains it, and the nodes' next start uses it.
         JAVA_HOME="$(dirname "$(dirname "$JAVA")")" FJORD_HEAP_OPTS="${FJORD_CLUSTER_HEAP_OPTS:--Xmx768m}" \
+            FJORD_AOT_CACHE="${FJORD_AOT_CACHE:-$REPO/fjord-cli/target/fjord-cluster-bench.aot}" \
             FJORD_JVM_OPTS="${FJORD_JVM_OPTS:-}" "$REPO/bin/fjord" server \
             --node-id "$n" --port $((FJORD_CLUSTER_PORT + n - 1)) --quorum "$quorum" --data-dir "$TMP/fjord-$n/data" \
             "${cfg[@]}" >"$RESULTS/fjord-$n-stdout.log" 2>&1 &

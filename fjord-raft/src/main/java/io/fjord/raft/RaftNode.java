@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -229,7 +230,7 @@ public final class RaftNode implements AutoCloseable {
      * source} sets that Ratis key after Fjord's own choices (for example {@code
      * -Dfjord.ratis.raft.server.log.appender.wait-time.min=0ms}); each one is logged.
      */
-    static void applyOverrides(RaftProperties p, java.util.Properties source) {
+    static void applyOverrides(RaftProperties p, Properties source) {
         source.stringPropertyNames().stream()
                 .filter(k -> k.startsWith(RATIS_OVERRIDE_PREFIX) && k.length() > RATIS_OVERRIDE_PREFIX.length())
                 .sorted()
@@ -429,7 +430,8 @@ public final class RaftNode implements AutoCloseable {
                 if (interrupted) {
                     throw new IOException(gid + ": Ratis did not finish closing this member");
                 }
-                interrupted = interruptClosingLeaderState(division);
+                interruptClosingLeaderState(division);
+                interrupted = true;
                 deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
             }
             try {
@@ -444,7 +446,7 @@ public final class RaftNode implements AutoCloseable {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
 
     /** Interrupts the division's leader-state thread if it is the one closing the division. */
-    private static boolean interruptClosingLeaderState(RaftServer.Division division) {
+    private static void interruptClosingLeaderState(RaftServer.Division division) {
         String name = division.getMemberId() + "-LeaderStateImpl";
         Thread[] threads = new Thread[division.getThreadGroup().activeCount() + 8];
         int n = division.getThreadGroup().enumerate(threads);
@@ -459,11 +461,10 @@ public final class RaftNode implements AutoCloseable {
                                 + " server executor, whose request waits for the member's lock); interrupting it",
                         division.getMemberId());
                 t.interrupt();
-                return true;
+                return;
             }
         }
         log.warn("{}: Ratis is still closing this member after {}", division.getMemberId(), CLOSE_WAIT);
-        return true;
     }
 
     /** Leaves data group {@code groupNo} and deletes its Raft storage on this node. */
