@@ -110,7 +110,7 @@ per_gib() { awk -v c="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", c / (b / 1
 field() { echo "$1" | sed -nE "s/.*(^| )$2=([-0-9.a-z]+).*/\2/p"; }
 
 # run NAME TIMEOUT_S cmd...: one measured test; sets CPU_S (the brokers' CPU-seconds), JIT_S (of that,
-# the JIT compiler threads') and OUT.
+# the JIT compiler threads'), NOJIT_S (the rest) and OUT.
 run() {
     local name=$1 limit=$2; shift 2
     OUT="$RESULTS/$name.log"
@@ -122,6 +122,7 @@ run() {
     t1=$(cluster_ticks); j1=$(jit_thread_ticks "${NODE_PIDS[@]}")
     JIT_S=$(jit_delta_s "$j0" "$j1")
     CPU_S=$(ticks_to_s $((t1 - t0)))
+    NOJIT_S=$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {printf "%.2f", c - j}')
     if (( rc != 0 )); then log "$BROKER $name failed (exit $rc), see $OUT"; tail -3 "$OUT" >&2; fi
     return 0
 }
@@ -153,7 +154,7 @@ produce() { # NAME TOPIC RECORDS producer-props...
     [[ "$name" == warmup ]] && { log "$BROKER warm-up: $mbs MiB/s"; return 0; }
     record "$name" mbs "$mbs"; record "$name" p99_ms "$p99"; record "$name" avg_ms "$avg"
     record "$name" cpu_s "$CPU_S"; record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" $((rec * RECORD_BYTES)))"
-    record "$name" cpu_s_per_gib_nojit "$(per_gib "$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {print c - j}')" $((rec * RECORD_BYTES)))"
+    record "$name" cpu_s_per_gib_nojit "$(per_gib "$NOJIT_S" $((rec * RECORD_BYTES)))"
     log "$BROKER $name: $mbs MiB/s, avg $avg ms, p99 $p99 ms, brokers $CPU_S CPU-s"
 }
 e2e() { # NAME TOPIC

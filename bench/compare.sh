@@ -118,7 +118,7 @@ status_kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$BROKER_PID/status"; }
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$ROUND" "$BROKER" "$SLOT" "$1" "$2" "$3" >>"$TSV"; }
 
 # run NAME TIMEOUT_S cmd...: one measured test; sets CPU_S (broker CPU-seconds), JIT_S (of that, the JIT
-# compiler threads') and OUT (its log).
+# compiler threads'), NOJIT_S (the rest) and OUT (its log).
 run() {
     local name=$1 limit=$2; shift 2
     OUT="$RESULTS/$name.log"
@@ -130,6 +130,7 @@ run() {
     t1=$(broker_ticks); j1=$(jit_thread_ticks "$BROKER_PID")
     JIT_S=$(jit_delta_s "$j0" "$j1")
     CPU_S=$(awk -v d=$((t1 - t0)) -v hz="$HZ" 'BEGIN {printf "%.2f", d / hz}')
+    NOJIT_S=$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {printf "%.2f", c - j}')
     if (( rc != 0 )); then log "$BROKER $name failed (exit $rc), see $OUT"; tail -3 "$OUT" >&2; fi
     return 0
 }
@@ -153,7 +154,7 @@ produce() { # NAME TOPIC RECORDS producer-props...
     [[ "$name" == warmup ]] && return 0
     record "$name" mbs "$mbs"; record "$name" p99_ms "$p99"; record "$name" avg_ms "$avg"
     record "$name" cpu_s "$CPU_S"; record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" $((rec * RECORD_BYTES)))"
-    record "$name" cpu_s_per_gib_nojit "$(per_gib "$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {print c - j}')" $((rec * RECORD_BYTES)))"
+    record "$name" cpu_s_per_gib_nojit "$(per_gib "$NOJIT_S" $((rec * RECORD_BYTES)))"
     log "$BROKER $name: $mbs MiB/s, avg $avg ms, p99 $p99 ms, broker $CPU_S CPU-s"
 }
 consume() { # NAME TOPIC RECORDS
@@ -166,7 +167,7 @@ consume() { # NAME TOPIC RECORDS
     [[ "$name" == warmup-consume ]] && return 0
     record "$name" mbs "$(field "$line" MiB_per_s)"; record "$name" cpu_s "$CPU_S"
     record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" "$(field "$line" bytes)")"
-    record "$name" cpu_s_per_gib_nojit "$(per_gib "$(awk -v c="$CPU_S" -v j="$JIT_S" 'BEGIN {print c - j}')" "$(field "$line" bytes)")"
+    record "$name" cpu_s_per_gib_nojit "$(per_gib "$NOJIT_S" "$(field "$line" bytes)")"
     log "$BROKER $name: $(field "$line" MiB_per_s) MiB/s, broker $CPU_S CPU-s"
 }
 e2e() { # NAME TOPIC

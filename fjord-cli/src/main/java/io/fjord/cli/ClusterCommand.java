@@ -66,7 +66,10 @@ final class ClusterCommand {
     static List<String> nodeJvmOptions(String heap) {
         List<String> opts = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx" + heap));
         opts.addAll(aotOptions(
-                System.getProperty("java.class.path"), Runtime.version().feature(), System.getenv("FJORD_AOT")));
+                System.getProperty("java.class.path"),
+                Runtime.version().feature(),
+                System.getenv("FJORD_AOT"),
+                System.getenv("FJORD_AOT_CACHE")));
         String extra = System.getenv("FJORD_JVM_OPTS");
         if (extra != null && !extra.isBlank()) {
             opts.addAll(Arrays.asList(extra.trim().split("\\s+")));
@@ -74,7 +77,10 @@ final class ClusterCommand {
         return opts;
     }
 
-    /** The AOT cache bin/fjord keeps beside the jar for {@code fjord server} (JDK 25+). */
+    /**
+     * The AOT cache bin/fjord keeps beside the jar for {@code fjord server} (JDK 25+), unless
+     * {@code FJORD_AOT_CACHE} names another file.
+     */
     static final String AOT_CACHE_FILE = "fjord-server.aot";
 
     /**
@@ -84,9 +90,10 @@ final class ClusterCommand {
      * throughput and ~20% less CPU over a run soon after its start, docs/benchmarks.md). None when
      * the JDK is older than 25, {@code FJORD_AOT=0}, the class path is not a single jar, or the
      * jar has no cache newer than itself (bin/fjord trains one on the first server start after a
-     * build; nodes do not train one themselves).
+     * build; nodes do not train one themselves). {@code cacheEnv} ({@code FJORD_AOT_CACHE}), when
+     * set, names the cache file as it does for bin/fjord.
      */
-    static List<String> aotOptions(String classPath, int javaFeature, String aotEnv) {
+    static List<String> aotOptions(String classPath, int javaFeature, String aotEnv, String cacheEnv) {
         if (javaFeature < 25 || "0".equals(aotEnv) || classPath == null || !classPath.endsWith(".jar")) {
             return List.of();
         }
@@ -94,7 +101,9 @@ final class ClusterCommand {
             return List.of();
         }
         java.io.File jar = new java.io.File(classPath);
-        java.io.File cache = new java.io.File(jar.getAbsoluteFile().getParentFile(), AOT_CACHE_FILE);
+        java.io.File cache = cacheEnv != null && !cacheEnv.isBlank()
+                ? new java.io.File(cacheEnv)
+                : new java.io.File(jar.getAbsoluteFile().getParentFile(), AOT_CACHE_FILE);
         if (!jar.isFile() || !cache.isFile() || cache.lastModified() <= jar.lastModified()) {
             return List.of();
         }

@@ -164,26 +164,42 @@ class ClusterCommandTest {
         Path jar = Files.writeString(dir.resolve("fjord.jar"), "jar");
         Path cache = dir.resolve(ClusterCommand.AOT_CACHE_FILE);
         String cp = jar.toString();
-        assertThat(ClusterCommand.aotOptions(cp, 25, null)).as("no cache yet").isEmpty();
+        assertThat(ClusterCommand.aotOptions(cp, 25, null, null))
+                .as("no cache yet")
+                .isEmpty();
 
         Files.writeString(cache, "cache");
         Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(1_000_000));
         Files.setLastModifiedTime(cache, java.nio.file.attribute.FileTime.fromMillis(2_000_000));
-        assertThat(ClusterCommand.aotOptions(cp, 25, null))
+        assertThat(ClusterCommand.aotOptions(cp, 25, null, null))
                 .containsExactly("-XX:AOTCache=" + cache, "-Xlog:aot=error,cds=error");
-        assertThat(ClusterCommand.aotOptions(cp, 25, "1")).hasSize(2);
+        assertThat(ClusterCommand.aotOptions(cp, 25, "1", null)).hasSize(2);
 
-        assertThat(ClusterCommand.aotOptions(cp, 24, null)).as("JDK before 25").isEmpty();
-        assertThat(ClusterCommand.aotOptions(cp, 25, "0")).as("FJORD_AOT=0").isEmpty();
-        assertThat(ClusterCommand.aotOptions(cp + java.io.File.pathSeparator + cp, 25, null))
+        assertThat(ClusterCommand.aotOptions(cp, 24, null, null))
+                .as("JDK before 25")
+                .isEmpty();
+        assertThat(ClusterCommand.aotOptions(cp, 25, "0", null))
+                .as("FJORD_AOT=0")
+                .isEmpty();
+        assertThat(ClusterCommand.aotOptions(cp + java.io.File.pathSeparator + cp, 25, null, null))
                 .as("not a single jar")
                 .isEmpty();
-        assertThat(ClusterCommand.aotOptions(dir.resolve("classes").toString(), 25, null))
+        assertThat(ClusterCommand.aotOptions(dir.resolve("classes").toString(), 25, null, null))
                 .as("classes, not a jar")
                 .isEmpty();
 
+        Path elsewhere = Files.writeString(dir.resolve("other.aot"), "cache");
+        Files.setLastModifiedTime(elsewhere, java.nio.file.attribute.FileTime.fromMillis(2_000_000));
+        assertThat(ClusterCommand.aotOptions(cp, 25, null, elsewhere.toString()))
+                .as("FJORD_AOT_CACHE names the file")
+                .containsExactly("-XX:AOTCache=" + elsewhere, "-Xlog:aot=error,cds=error");
+        assertThat(ClusterCommand.aotOptions(
+                        cp, 25, null, dir.resolve("missing.aot").toString()))
+                .as("FJORD_AOT_CACHE names a file that is not there")
+                .isEmpty();
+
         Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(3_000_000));
-        assertThat(ClusterCommand.aotOptions(cp, 25, null))
+        assertThat(ClusterCommand.aotOptions(cp, 25, null, null))
                 .as("a rebuilt jar: stale cache")
                 .isEmpty();
     }
