@@ -28,11 +28,17 @@
 # per GiB of record values (also without the JIT compiler threads' share, /proc/PID/task/*); before
 # the failover test, the sum of the 3 nodes' VmHWM and CPU-s.
 #
+# Before each measured produce test (after SETTLE) writes and deletes PREWARM_MIB MiB in /dev/shm
+# (default: 1.25 times the bytes the test writes, at most a third of MemAvailable), so that either
+# broker's page cache lands in free pages the VM's host backs already; the table's "first touch of
+# free pages" row is how many seconds per GiB that write took, the memory's state before the test
+# (0.2 warm; up to 6 where the host had taken the pages back). See prewarm_pages in bench/lib.sh.
+#
 # Before starting, waits (at most LOAD_WAIT_S: 600 s, --quick 30 s) for the 1-minute load average
 # to fall below LOAD_MAX=1.5, then goes on either way. Before each side of each round, waits (at
 # most QUIET_WAIT_S, 90 s) for the CPUs to be 85% idle and the kernel's dirty pages to be written.
 #
-# Env: ROUNDS (3, --quick 1; --rounds wins), N (1000000, --quick 100000), E2E_N (10000, --quick
+# Env: PREWARM_MIB (0: none), ROUNDS (3, --quick 1; --rounds wins), N (1000000, --quick 100000), E2E_N (10000, --quick
 #      1000), WARMUP (1000000, --quick 50000), SETTLE (seconds idle after `sync` before each
 #      measured test; 5, --quick 1), FAILOVER_MS (20000, --quick 15000), FAILOVER_KILL_AT_MS (5000), KAFKA_LIB,
 #      COMPARE_TMP (parent of the data directories; default /tmp), RESULTS, FJORD_JVM_OPTS,
@@ -42,7 +48,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENV_SET=""
-for v in ROUNDS N E2E_N WARMUP SETTLE FAILOVER_MS FAILOVER_KILL_AT_MS; do
+for v in ROUNDS N E2E_N WARMUP SETTLE PREWARM_MIB FAILOVER_MS FAILOVER_KILL_AT_MS; do
     [[ -n "${!v:-}" ]] && ENV_SET+="$v=${!v} "
 done
 COMMAND="${ENV_SET}bench/cluster-compare.sh${*:+ $*}"
@@ -84,6 +90,7 @@ TSV="$RUN_DIR/results.tsv"
 printf 'round\tbroker\tslot\ttest\tmetric\tvalue\n' >"$TSV"
 
 . "$REPO/bench/lib.sh"
+PREWARM_MIB="${PREWARM_MIB:-$(prewarm_default_mib $((N * RECORD_BYTES * 3)))}"
 JAVA_HOME="$(pick_java_home)"
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
@@ -116,6 +123,8 @@ run() {
     OUT="$RESULTS/$name.log"
     echo "+ $*" >>"$RESULTS/commands.txt"
     sync; sleep "$SETTLE"
+    TOUCH_S=""
+    if (( ${RUN_PREWARM:-0} && PREWARM_MIB > 0 )); then TOUCH_S=$(prewarm_pages "$PREWARM_MIB"); fi
     local t0 t1 j0 j1 rc=0
     t0=$(cluster_ticks); j0=$(jit_thread_ticks "${NODE_PIDS[@]}")
     timeout "$limit" "$@" >"$OUT" 2>&1 || rc=$?
@@ -145,7 +154,8 @@ describe_topic() {
 
 produce() { # NAME TOPIC RECORDS producer-props...
     local name=$1 topic=$2 n=$3; shift 3
-    run "$name" "$PRODUCE_TIMEOUT_S" "${CLIENT[@]}" $TOOLS.ProducerPerformance --topic "$topic" --num-records "$n" \
+    local prewarm=1; [[ "$name" != warmup ]] || prewarm=0
+    RUN_PREWARM=$prewarm run "$name" "$PRODUCE_TIMEOUT_S" "${CLIENT[@]}" $TOOLS.ProducerPerformance --topic "$topic" --num-records "$n" \
         --record-size "$RECORD_BYTES" --throughput -1 --producer-props bootstrap.servers="$CLUSTER_BS" "$@"
     local line rec mbs avg p99
     line=$(grep -E 'records sent,.*99.9th' "$OUT" | tail -1 || true)
@@ -155,6 +165,7 @@ produce() { # NAME TOPIC RECORDS producer-props...
     record "$name" mbs "$mbs"; record "$name" p99_ms "$p99"; record "$name" avg_ms "$avg"
     record "$name" cpu_s "$CPU_S"; record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" $((rec * RECORD_BYTES)))"
     record "$name" cpu_s_per_gib_nojit "$(per_gib "$NOJIT_S" $((rec * RECORD_BYTES)))"
+    [[ -z "$TOUCH_S" ]] || record "$name" touch_s_per_gib "$TOUCH_S"
     log "$BROKER $name: $mbs MiB/s, avg $avg ms, p99 $p99 ms, brokers $CPU_S CPU-s"
 }
 e2e() { # NAME TOPIC

@@ -12,7 +12,8 @@
 # of Kafka's ProducerPerformance and the table; with MEASURE=e2e the measured run is instead Kafka's
 # EndToEndLatency with N messages of 1 KiB, one at a time, to a 1-partition topic (acks=all).
 # Env: N (1000000), WARMUP (500000), PRE_N and PRE_PROPS (an unmeasured run of PRE_N records with
-# those producer properties, default the client's defaults, after the warm-up). Only the PIDs
+# those producer properties, default the client's defaults, after the warm-up), PREWARM_MIB (just
+# before the measured run, write and delete that many MiB, see prewarm_pages in bench/lib.sh). Only the PIDs
 # this script started are signalled; everything is stopped and deleted on exit. PERF_OUT=FILE also
 # records `perf record -a -g` (PERF_HZ, 499) over the measured run into FILE, and has each node
 # write its JIT symbol map, for `perf report`; give the nodes FJORD_JVM_OPTS=-XX:+PreserveFramePointer.
@@ -71,6 +72,7 @@ log "warm-up: $(produce "$WARMUP" acks=all linger.ms=5 batch.size=65536)"
 # An unmeasured run between the warm-up and the measured one, as cluster-compare.sh's earlier tests.
 [[ -z "${PRE_N:-}" ]] || log "pre-run: $(produce "$PRE_N" ${PRE_PROPS:-})"
 sync
+[[ -z "${PREWARM_MIB:-}" ]] || log "prewarmed ${PREWARM_MIB} MiB of free pages at $(prewarm_pages "$PREWARM_MIB") s/GiB"
 thread_ticks >"$TMP/before"
 if [[ -n "${PERF_OUT:-}" ]]; then
     perf record -a -g -F "${PERF_HZ:-499}" -o "$PERF_OUT" >/dev/null 2>&1 &

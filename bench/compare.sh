@@ -37,7 +37,13 @@
 # Before each side of each round, waits (at most QUIET_WAIT_S, 90 s) for the CPUs to be 85% idle
 # and the kernel's dirty pages to be written.
 #
-# Env: ROUNDS (3, --quick 1; --rounds wins), N (records per produce test; 2000000, --quick
+# Before each measured produce test (after SETTLE) writes and deletes PREWARM_MIB MiB in /dev/shm
+# (default: 1.25 times the bytes the test writes, at most a third of MemAvailable), so that either
+# broker's page cache lands in free pages the VM's host backs already; the table's "first touch of
+# free pages" row is how many seconds per GiB that write took, the memory's state before the test
+# (0.2 warm; up to 6 where the host had taken the pages back). See prewarm_pages in bench/lib.sh.
+#
+# Env: PREWARM_MIB (0: none), ROUNDS (3, --quick 1; --rounds wins), N (records per produce test; 2000000, --quick
 #      100000), E2E_N (10000; --quick 2000), WARMUP (records produced+consumed on a throwaway
 #      topic first; 2000000, --quick 100000), WARMUP_CONSUMES (times that topic is consumed; 3),
 #      SETTLE (seconds of idle after `sync` before each
@@ -91,6 +97,7 @@ TSV="$RUN_DIR/results.tsv"
 printf 'round\tbroker\tslot\ttest\tmetric\tvalue\n' >"$TSV"
 
 . "$REPO/bench/lib.sh"
+PREWARM_MIB="${PREWARM_MIB:-$(prewarm_default_mib $((N * RECORD_BYTES * 1)))}"
 JAVA_HOME="$(pick_java_home)"
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
@@ -124,6 +131,8 @@ run() {
     OUT="$RESULTS/$name.log"
     echo "+ $*" >>"$RESULTS/commands.txt"
     sync; sleep "$SETTLE"
+    TOUCH_S=""
+    if (( ${RUN_PREWARM:-0} && PREWARM_MIB > 0 )); then TOUCH_S=$(prewarm_pages "$PREWARM_MIB"); fi
     local t0 t1 j0 j1 rc=0
     t0=$(broker_ticks); j0=$(jit_thread_ticks "$BROKER_PID")
     timeout "$limit" "$@" >"$OUT" 2>&1 || rc=$?
@@ -144,7 +153,8 @@ field() { echo "$1" | sed -nE "s/.*$2=([0-9.]+).*/\1/p"; } # field LINE KEY: KEY
 
 produce() { # NAME TOPIC RECORDS producer-props...
     local name=$1 topic=$2 n=$3; shift 3
-    run "$name" "$PRODUCE_TIMEOUT_S" "${CLIENT[@]}" $TOOLS.ProducerPerformance --topic "$topic" --num-records "$n" \
+    local prewarm=1; [[ "$name" != warmup ]] || prewarm=0
+    RUN_PREWARM=$prewarm run "$name" "$PRODUCE_TIMEOUT_S" "${CLIENT[@]}" $TOOLS.ProducerPerformance --topic "$topic" --num-records "$n" \
         --record-size "$RECORD_BYTES" --throughput -1 --producer-props bootstrap.servers="$BS" "$@"
     local line rec mbs avg p99
     line=$(grep -E 'records sent,.*99.9th' "$OUT" | tail -1 || true)
@@ -155,6 +165,7 @@ produce() { # NAME TOPIC RECORDS producer-props...
     record "$name" mbs "$mbs"; record "$name" p99_ms "$p99"; record "$name" avg_ms "$avg"
     record "$name" cpu_s "$CPU_S"; record "$name" cpu_s_per_gib "$(per_gib "$CPU_S" $((rec * RECORD_BYTES)))"
     record "$name" cpu_s_per_gib_nojit "$(per_gib "$NOJIT_S" $((rec * RECORD_BYTES)))"
+    [[ -z "$TOUCH_S" ]] || record "$name" touch_s_per_gib "$TOUCH_S"
     log "$BROKER $name: $mbs MiB/s, avg $avg ms, p99 $p99 ms, broker $CPU_S CPU-s"
 }
 consume() { # NAME TOPIC RECORDS

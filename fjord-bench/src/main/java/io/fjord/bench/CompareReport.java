@@ -20,6 +20,12 @@ import java.util.Map;
 public final class CompareReport {
     private CompareReport() {}
 
+    /**
+     * Seconds per GiB the harness took to write and delete its prewarm file before a produce test
+     * ({@code prewarm_pages} in bench/lib.sh): the memory's state the test met, not a broker figure.
+     */
+    private static final String TOUCH = "touch_s_per_gib";
+
     /** Figures shown per kind of test, in order, with their labels. */
     private static final Map<String, String> PRODUCE = labels(
             "mbs",
@@ -31,7 +37,9 @@ public final class CompareReport {
             "cpu_s_per_gib",
             "broker CPU-s/GiB",
             "cpu_s_per_gib_nojit",
-            "broker CPU-s/GiB without the JIT compiler");
+            "broker CPU-s/GiB without the JIT compiler",
+            TOUCH,
+            "machine: first touch of free pages before the test, s/GiB");
 
     private static final Map<String, String> CONSUME = labels(
             "mbs",
@@ -100,9 +108,10 @@ public final class CompareReport {
                 if (k == null && f == null) {
                     continue;
                 }
-                String ratio = "machine".equals(test) || k == null || f == null || k.median() == 0
-                        ? "–"
-                        : String.format(Locale.ROOT, "%.2f", f.median() / k.median());
+                String ratio =
+                        "machine".equals(test) || TOUCH.equals(m.getKey()) || k == null || f == null || k.median() == 0
+                                ? "–"
+                                : String.format(Locale.ROOT, "%.2f", f.median() / k.median());
                 if (m.getKey().equals("mbs") && !ratio.equals("–")) {
                     ratio = "**" + ratio + "**";
                 }
