@@ -2,23 +2,18 @@ package io.fjord.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
-import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,34 +26,22 @@ import org.junit.jupiter.api.io.TempDir;
  * partial batch is left in the file, and appends work again once space is freed.
  */
 class PartitionLogDiskFullTest {
-    private static final String FS_SIZE = "4m";
-    private static final long FS_BYTES_MAX = 4L * 1024 * 1024;
+    private static final int FS_MIB = 4;
     private static final long NOW_MS = 1_700_000_000_000L;
-    private static final long COMMAND_TIMEOUT_MS = 10_000;
-    private static final long UNMOUNT_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(10);
+    private static final long UNMOUNT_TIMEOUT_MS = 10_000;
 
     @TempDir
     Path tmp;
 
+    private SmallFileSystem fs;
     private Path mountPoint;
-    private boolean mounted;
     private final List<PartitionLog> logs = new ArrayList<>();
     private final List<ByteBuffer> appended = new ArrayList<>();
 
     @BeforeEach
     void mountSmallFileSystem() throws Exception {
-        mountPoint = tmp.resolve("small-fs");
-        Files.createDirectories(mountPoint);
-        CommandResult r = run("mount", "-t", "tmpfs", "-o", "size=" + FS_SIZE, "tmpfs", mountPoint.toString());
-        if (r.exitCode != 0) {
-            Assumptions.abort("disk-full test skipped: it mounts a " + FS_SIZE
-                    + " tmpfs and so must run as root (with CAP_SYS_ADMIN); `mount` exited with " + r.exitCode
-                    + ": " + r.output.strip());
-        }
-        mounted = true;
-        FileStore store = Files.getFileStore(mountPoint);
-        assertThat(store.type()).as("file system at %s", mountPoint).isEqualTo("tmpfs");
-        assertThat(store.getTotalSpace()).as("size of the test file system").isLessThanOrEqualTo(FS_BYTES_MAX);
+        fs = SmallFileSystem.mountOrSkip(tmp.resolve("small-fs"), FS_MIB);
+        mountPoint = fs.path();
     }
 
     @AfterEach
@@ -67,24 +50,9 @@ class PartitionLogDiskFullTest {
             log.abandon();
         }
         logs.clear();
-        if (!mounted) {
-            return;
+        if (fs != null) {
+            fs.unmount(UNMOUNT_TIMEOUT_MS, false);
         }
-        // Index files stay mapped (and the mount busy) until their buffers are garbage collected.
-        long deadlineNs = System.nanoTime() + UNMOUNT_TIMEOUT_NS;
-        CommandResult r = run("umount", mountPoint.toString());
-        while (r.exitCode != 0 && System.nanoTime() < deadlineNs) {
-            System.gc();
-            r = run("umount", mountPoint.toString());
-        }
-        if (r.exitCode != 0) {
-            CommandResult lazy = run("umount", "--lazy", mountPoint.toString());
-            assertThat(lazy.exitCode)
-                    .as("umount --lazy %s: %s", mountPoint, lazy.output)
-                    .isZero();
-        }
-        mounted = false;
-        assertThat(r.exitCode).as("umount %s: %s", mountPoint, r.output).isZero();
     }
 
     /** The disk fills in the middle of writing a batch: the part that landed is cut off again. */
@@ -100,7 +68,7 @@ class PartitionLogDiskFullTest {
         Path active = LogContents.activeSegmentFile(dir);
         long sizeBefore = Files.size(active);
         Path filler = mountPoint.resolve("filler");
-        fillDisk(filler);
+        fs.fill(filler);
 
         for (int attempt = 0; attempt < 3; attempt++) {
             // Larger than the free tail of the file's last page, so the write must need new pages.
@@ -142,7 +110,7 @@ class PartitionLogDiskFullTest {
         long hw = log.highWatermark();
         TreeSet<String> filesBefore = fileNames(dir);
         Path filler = mountPoint.resolve("filler");
-        fillDisk(filler);
+        fs.fill(filler);
 
         StorageException e = appendExpectingDiskFull(log, eighth.duplicate());
         assertThat(e.getMessage()).contains("cannot open index for appends");
@@ -181,7 +149,7 @@ class PartitionLogDiskFullTest {
         long sizeBefore = Files.size(active);
         long indexSizeBefore = Files.size(OffsetIndex.pathFor(dir, 0));
         Path filler = mountPoint.resolve("filler");
-        fillDisk(filler);
+        fs.fill(filler);
 
         StorageException e = appendExpectingDiskFull(log, TestBatches.batch(1, 100, NOW_MS + 513));
         assertThat(e.getMessage()).contains("cannot grow index");
@@ -280,27 +248,6 @@ class PartitionLogDiskFullTest {
         return e;
     }
 
-    /** Writes to {@code file} until the file system is full. */
-    private static void fillDisk(Path file) throws IOException {
-        ByteBuffer chunk = ByteBuffer.allocate(64 * 1024);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            while (true) {
-                if (ch.size() > FS_BYTES_MAX) {
-                    fail("the file system did not fill up: " + file + " has " + ch.size() + " bytes");
-                }
-                chunk.clear();
-                try {
-                    while (chunk.hasRemaining()) {
-                        ch.write(chunk);
-                    }
-                } catch (IOException e) {
-                    assertThat(e.getMessage()).contains("No space left on device");
-                    return;
-                }
-            }
-        }
-    }
-
     private static void writeFile(Path file, int sizeBytes) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             ByteBuffer b = ByteBuffer.allocate(sizeBytes);
@@ -316,23 +263,5 @@ class PartitionLogDiskFullTest {
             ds.forEach(p -> names.add(p.getFileName().toString()));
         }
         return names;
-    }
-
-    private record CommandResult(int exitCode, String output) {}
-
-    private static CommandResult run(String... command) throws IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            return new CommandResult(-1, "cannot run " + command[0] + ": " + e.getMessage());
-        }
-        p.getOutputStream().close();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(COMMAND_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-            p.destroyForcibly();
-            fail(String.join(" ", command) + " did not finish in " + COMMAND_TIMEOUT_MS + " ms");
-        }
-        return new CommandResult(p.exitValue(), output);
     }
 }
