@@ -2,7 +2,9 @@ package io.fjord.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fjord.storage.SmallFileSystem;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,11 +38,15 @@ class ClusterFaultTest {
     java.nio.file.Path dir;
 
     private ClusterProcesses cluster;
+    private SmallFileSystem smallDisk;
 
     @AfterEach
-    void killNodes() {
+    void killNodes() throws Exception {
         if (cluster != null) {
             cluster.close();
+        }
+        if (smallDisk != null) {
+            smallDisk.unmount(3_000, true);
         }
     }
 
@@ -219,12 +225,89 @@ class ClusterFaultTest {
         assertThat(withoutRefused).containsExactlyInAnyOrderElementsOf(acked);
     }
 
+    /**
+     * One node's disk fills up (its data directory is a 48 MiB tmpfs the test mounts; it must run
+     * as root, otherwise it is skipped): the other two keep acknowledging every write, nothing
+     * acknowledged is lost, and once the node has space again and is restarted it catches up to
+     * replicas identical to the others'. (It does not recover without the restart: its Raft log
+     * writer stops at the failed write, as a Kafka broker takes a failed log directory offline.)
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void shouldKeepAcknowledgingWhenOneNodesDiskIsFullAndCatchUpAfterARestart() throws Exception {
+        String topic = "full";
+        int partitions = 3;
+        int full = 3;
+        cluster = ClusterProcesses.start(dir, 3);
+        cluster.createTopic(topic, partitions, (short) 3);
+        // Node 3's data moves onto the small disk: stop it, set its files aside, mount, copy back.
+        cluster.stop(full);
+        java.nio.file.Path aside = dir.resolve("node-" + full + "-aside");
+        copyTree(cluster.nodeDir(full), aside);
+        smallDisk = SmallFileSystem.mountOrSkip(cluster.nodeDir(full), 48);
+        copyTree(aside, cluster.nodeDir(full));
+        cluster.restart(full);
+        List<String> acked = new ArrayList<>();
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(
+                SequencedProducer.props(cluster.bootstrap(), 60_000), new StringSerializer(), new StringSerializer())) {
+            // ~96 MiB: twice what node 3's disk holds.
+            sendAll(producer, topic, partitions, "fill", 6_000, acked, PADDING);
+            long left = Files.getFileStore(cluster.nodeDir(full)).getUsableSpace();
+            log("6000 records of 16 KiB acknowledged; node %d has %d bytes left", full, left);
+            assertThat(left).as("node %d's disk is full", full).isLessThan(1024 * 1024);
+            assertThat(ids(cluster.readAll(topic, partitions))).containsExactlyInAnyOrderElementsOf(acked);
+
+            cluster.stop(full);
+            smallDisk.resize(512);
+            long restartNs = System.nanoTime();
+            cluster.restart(full);
+            log("node %d restarted with space and serving in %d ms", full, msSince(restartNs));
+            sendAll(producer, topic, partitions, "after", 300, acked, PADDING);
+        }
+        Map<Integer, List<ConsumerRecord<String, String>>> logs = cluster.readAll(topic, partitions);
+        assertThat(ids(logs)).containsExactlyInAnyOrderElementsOf(acked);
+        assertReplicasAgree(topic, partitions, logs);
+    }
+
+    private static void copyTree(java.nio.file.Path from, java.nio.file.Path to) throws IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> files = Files.walk(from)) {
+            for (java.nio.file.Path f : files.toList()) {
+                java.nio.file.Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    /** Record values of 16 KiB: the id, '|', then padding (so that the small disk fills fast). */
+    private static final String PADDING = "|" + "x".repeat(16 * 1024);
+
+    private static List<String> ids(Map<Integer, List<ConsumerRecord<String, String>>> logs) {
+        return values(logs).stream().map(v -> v.substring(0, v.indexOf('|'))).toList();
+    }
+
     private static void sendAll(
             KafkaProducer<String, String> producer, String topic, int partitions, String tag, int n, List<String> acked)
             throws Exception {
+        sendAll(producer, topic, partitions, tag, n, acked, "");
+    }
+
+    /** Sends {@code tag-i} + {@code padding} for i < n round robin over the partitions; waits for each ack. */
+    private static void sendAll(
+            KafkaProducer<String, String> producer,
+            String topic,
+            int partitions,
+            String tag,
+            int n,
+            List<String> acked,
+            String padding)
+            throws Exception {
         List<java.util.concurrent.Future<RecordMetadata>> sends = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            sends.add(producer.send(new ProducerRecord<>(topic, i % partitions, null, tag + "-" + i)));
+            sends.add(producer.send(new ProducerRecord<>(topic, i % partitions, null, tag + "-" + i + padding)));
         }
         for (int i = 0; i < n; i++) {
             sends.get(i).get(60, TimeUnit.SECONDS);

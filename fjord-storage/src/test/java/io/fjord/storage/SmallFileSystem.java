@@ -53,6 +53,12 @@ public final class SmallFileSystem {
         return mountPoint;
     }
 
+    /** Grows (or shrinks) the file system to {@code sizeMib} MiB in place: space comes back. */
+    public void resize(int sizeMib) throws IOException, InterruptedException {
+        CommandResult r = run("mount", "-o", "remount,size=" + sizeMib + "m", mountPoint.toString());
+        assertThat(r.exitCode).as("remount %s: %s", mountPoint, r.output).isZero();
+    }
+
     /**
      * Unmounts, calling the collector for up to {@code timeoutMs} while the mount is busy (mapped
      * index files stay mapped until their buffers are collected). With {@code lazyIfBusy} a mount
