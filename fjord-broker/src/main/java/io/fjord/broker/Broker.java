@@ -497,6 +497,12 @@ public final class Broker implements AutoCloseable {
         }
     }
 
+    /** The last join failure logged per data group, so that a retried one is not logged each second. */
+    private record JoinFailure(String why, long atMs) {}
+
+    private static final long JOIN_FAILURE_LOG_MS = 60_000;
+    private final Map<Integer, JoinFailure> joinFailureLogged = new java.util.concurrent.ConcurrentHashMap<>();
+
     private synchronized void reconcileNow() {
         if (closed || !kvReady) {
             return; // before kvReady the Raft node is not assigned yet; start() reconciles then
@@ -551,8 +557,17 @@ public final class Broker implements AutoCloseable {
             try {
                 raft.joinGroup(g.no(), members, g.preferred());
                 log.info("joined data group {} {}", g.no(), g.members());
+                joinFailureLogged.remove(g.no());
             } catch (IOException | RuntimeException e) {
-                log.warn("cannot join data group {}: {}", g.no(), e.toString());
+                // Reconcile retries every second (e.g. while a full disk keeps a member from
+                // restarting): the same failure is logged once a minute.
+                String why = e.toString();
+                long now = System.currentTimeMillis();
+                JoinFailure last = joinFailureLogged.get(g.no());
+                if (last == null || !last.why().equals(why) || now - last.atMs() >= JOIN_FAILURE_LOG_MS) {
+                    joinFailureLogged.put(g.no(), new JoinFailure(why, now));
+                    log.warn("cannot join data group {} (retrying every second): {}", g.no(), why);
+                }
             }
         }
     }

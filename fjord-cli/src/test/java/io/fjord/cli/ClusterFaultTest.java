@@ -228,13 +228,13 @@ class ClusterFaultTest {
     /**
      * One node's disk fills up (its data directory is a 48 MiB tmpfs the test mounts; it must run
      * as root, otherwise it is skipped): the other two keep acknowledging every write, nothing
-     * acknowledged is lost, and once the node has space again and is restarted it catches up to
-     * replicas identical to the others'. (It does not recover without the restart: its Raft log
-     * writer stops at the failed write, as a Kafka broker takes a failed log directory offline.)
+     * acknowledged is lost, and once the node has space again it catches up, without a restart, to
+     * replicas identical to the others' (its members closed themselves when their Raft log failed,
+     * and the broker restarts them from their storage once that works).
      */
     @Test
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
-    void shouldKeepAcknowledgingWhenOneNodesDiskIsFullAndCatchUpAfterARestart() throws Exception {
+    void shouldKeepAcknowledgingWhenOneNodesDiskIsFullAndCatchUpOnceItHasRoom() throws Exception {
         String topic = "full";
         int partitions = 3;
         int full = 3;
@@ -257,16 +257,16 @@ class ClusterFaultTest {
             assertThat(left).as("node %d's disk is full", full).isLessThan(1024 * 1024);
             assertThat(ids(cluster.readAll(topic, partitions))).containsExactlyInAnyOrderElementsOf(acked);
 
-            cluster.stop(full);
+            // Space comes back; the node is not restarted: its members restart themselves.
             smallDisk.resize(512);
-            long restartNs = System.nanoTime();
-            cluster.restart(full);
-            log("node %d restarted with space and serving in %d ms", full, msSince(restartNs));
+            long spaceNs = System.nanoTime();
             sendAll(producer, topic, partitions, "after", 300, acked, PADDING);
+            Map<Integer, List<ConsumerRecord<String, String>>> logs = cluster.readAll(topic, partitions);
+            assertThat(ids(logs)).containsExactlyInAnyOrderElementsOf(acked);
+            assertReplicasAgree(topic, partitions, logs);
+            log("node %d caught up %d ms after its disk had room again", full, msSince(spaceNs));
+            assertThat(cluster.isRunning(full)).as("node %d still runs", full).isTrue();
         }
-        Map<Integer, List<ConsumerRecord<String, String>>> logs = cluster.readAll(topic, partitions);
-        assertThat(ids(logs)).containsExactlyInAnyOrderElementsOf(acked);
-        assertReplicasAgree(topic, partitions, logs);
     }
 
     private static void copyTree(java.nio.file.Path from, java.nio.file.Path to) throws IOException {

@@ -607,6 +607,16 @@ final class DataStateMachine extends BaseStateMachine implements StateMachine.Da
         delegate.leaderChanged(leader, node.currentTerm(groupNo));
     }
 
+    /**
+     * Ratis' log writer failed for this member: our write of an entry's data (a full disk) or its
+     * own. It then refuses every later entry of the member for good, so the member is closed, and
+     * the broker's reconcile starts it again from its storage once that works (the disk has room).
+     */
+    @Override
+    public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
+        node.closeFailedMember(getGroupId(), groupNo, cause);
+    }
+
     @Override
     public void notifyLeaderReady() {
         delegate.leaderReady(node.currentTerm(groupNo));

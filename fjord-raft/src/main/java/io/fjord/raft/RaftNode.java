@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -318,8 +319,15 @@ public final class RaftNode implements AutoCloseable {
             if (!isShutDown(groupNo)) {
                 return groups.computeIfAbsent(groupNo, Group::new);
             }
-            // Ratis shut this member down (below): take it out, keeping its storage, and start it
-            // again from there; the leader's next append brings it the configuration it is in.
+            // Ratis shut this member down (below), or it was closed after its Raft log failed: take
+            // it out, keeping its storage, and start it again from there; the leader's next append
+            // brings it the configuration it is in. Not on a (nearly) full disk: a start writes
+            // Ratis' metadata files, and one written there can be left unreadable.
+            long free = config.dir().toFile().getUsableSpace();
+            if (free < RESTART_MIN_FREE_BYTES) {
+                throw new IOException("data group " + groupNo + ": not restarting this member while " + config.dir()
+                        + " has " + free + " bytes free (at least " + RESTART_MIN_FREE_BYTES + " needed)");
+            }
             log.warn("data group {}: Ratis shut this member down; restarting it from its storage", groupNo);
             awaitClosed(gid);
             server.groupManagement(GroupManagementRequest.newRemove(
@@ -444,6 +452,39 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+    /** Free bytes a data directory needs before a shut-down member is restarted from it. */
+    static final long RESTART_MIN_FREE_BYTES = 64L * 1024 * 1024;
+
+    /** Members being closed after their Raft log failed (one close each, however many notices). */
+    private final Set<RaftGroupId> closingFailed = ConcurrentHashMap.newKeySet();
+
+    /**
+     * Closes a data group's member whose Raft log writer failed (Ratis keeps such a writer failed
+     * and refuses every later entry), on a thread of its own: Ratis reports the failure on the
+     * writer's thread, which the close stops. The member then counts as shut down ({@link
+     * #isShutDown}), and the broker's reconcile restarts it from its storage through {@link
+     * #joinGroup}, retrying (each second) while that fails, e.g. while the disk is still full.
+     */
+    void closeFailedMember(RaftGroupId gid, int groupNo, Throwable cause) {
+        if (!closingFailed.add(gid)) {
+            return;
+        }
+        log.error(
+                "data group {}: the Raft log failed on this node ({}); closing this member, to be"
+                        + " restarted from its storage",
+                groupNo,
+                cause.toString());
+        Thread.ofPlatform().daemon().name("fjord-raft-close-" + groupNo).start(() -> {
+            try {
+                server.getDivision(gid).close();
+            } catch (IOException | RuntimeException e) {
+                log.warn("data group {}: closing the failed member: {}", groupNo, e.toString());
+            } finally {
+                closingFailed.remove(gid);
+            }
+        });
+    }
 
     /** Interrupts the division's leader-state thread if it is the one closing the division. */
     private static void interruptClosingLeaderState(RaftServer.Division division) {
