@@ -53,11 +53,27 @@ class ClusterReassignmentTest {
         owners.shutdownNow();
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
+    /**
+     * A free port below Linux's ephemeral range (32768 and up) that this test has not taken yet:
+     * an ephemeral one can be handed to another connection's local end (the nodes' own clients
+     * connect while they start) between this choice and the node's bind.
+     */
+    private int freePort() throws Exception {
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int port = java.util.concurrent.ThreadLocalRandom.current().nextInt(20_000, 32_000);
+            if (!chosenPorts.add(port)) {
+                continue;
+            }
+            try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            } catch (java.io.IOException taken) {
+                // try another
+            }
         }
+        throw new IllegalStateException("no free port found");
     }
+
+    private final java.util.Set<Integer> chosenPorts = new java.util.HashSet<>();
 
     private final int[] kafka = new int[4];
     private final int[] raft = new int[4];
