@@ -40,7 +40,9 @@ class ClusterReassignmentTest {
     @TempDir
     Path dir;
 
-    private final List<Broker> brokers = new ArrayList<>();
+    /** Read by the writer threads while the test adds nodes: copy on write. */
+    private final List<Broker> brokers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     private final ExecutorService owners = Executors.newFixedThreadPool(2);
     /** Adjusts every node's cluster settings (a test may shrink the Raft logs). */
     private UnaryOperator<ClusterConfig> tune = c -> c;
