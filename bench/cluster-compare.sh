@@ -38,7 +38,7 @@
 # to fall below LOAD_MAX=1.5, then goes on either way. Before each side of each round, waits (at
 # most QUIET_WAIT_S, 90 s) for the CPUs to be 85% idle and the kernel's dirty pages to be written.
 #
-# Env: PREWARM_MIB (0: none), ROUNDS (3, --quick 1; --rounds wins), N (1000000, --quick 100000), E2E_N (10000, --quick
+# Env: PREWARM_MIB (default as above; 0: none), ROUNDS (3, --quick 1; --rounds wins), N (1000000, --quick 100000), E2E_N (10000, --quick
 #      1000), WARMUP (1000000, --quick 50000), SETTLE (seconds idle after `sync` before each
 #      measured test; 5, --quick 1), FAILOVER_MS (20000, --quick 15000), FAILOVER_KILL_AT_MS (5000), KAFKA_LIB,
 #      COMPARE_TMP (parent of the data directories; default /tmp), RESULTS, FJORD_JVM_OPTS,

@@ -43,7 +43,7 @@
 # free pages" row is how many seconds per GiB that write took, the memory's state before the test
 # (0.2 warm; up to 6 where the host had taken the pages back). See prewarm_pages in bench/lib.sh.
 #
-# Env: PREWARM_MIB (0: none), ROUNDS (3, --quick 1; --rounds wins), N (records per produce test; 2000000, --quick
+# Env: PREWARM_MIB (default as above; 0: none), ROUNDS (3, --quick 1; --rounds wins), N (records per produce test; 2000000, --quick
 #      100000), E2E_N (10000; --quick 2000), WARMUP (records produced+consumed on a throwaway
 #      topic first; 2000000, --quick 100000), WARMUP_CONSUMES (times that topic is consumed; 3),
 #      SETTLE (seconds of idle after `sync` before each
