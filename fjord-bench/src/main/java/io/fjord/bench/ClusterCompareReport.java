@@ -31,7 +31,7 @@ public final class ClusterCompareReport {
                     false),
             new Row(
                     "produce-defaults",
-                    "touch_s_per_gib",
+                    CompareResults.TOUCH,
                     "produce, client defaults: machine: first touch of free pages before the test, s/GiB",
                     false),
             new Row("produce-l5-b64k", "mbs", "produce, linger.ms=5 batch.size=64 KiB: MiB/s", true),
@@ -48,7 +48,7 @@ public final class ClusterCompareReport {
                     false),
             new Row(
                     "produce-l5-b64k",
-                    "touch_s_per_gib",
+                    CompareResults.TOUCH,
                     "produce, linger.ms=5 batch.size=64 KiB: machine: first touch of free pages before the test, s/GiB",
                     false),
             new Row("e2e", "p50_ms", "end to end, 1 partition: p50 ms", false),
@@ -89,7 +89,7 @@ public final class ClusterCompareReport {
                 continue;
             }
             String ratio =
-                    k == null || f == null || k.median() == 0 || row.metric().equals("touch_s_per_gib")
+                    k == null || f == null || k.median() == 0 || row.metric().equals(CompareResults.TOUCH)
                             ? "–"
                             : String.format(Locale.ROOT, "%.2f", f.median() / k.median());
             if (row.higherIsBetter() && !ratio.equals("–")) {
@@ -110,8 +110,7 @@ public final class ClusterCompareReport {
                         + " favours Fjord. Every other figure: lower is better, a ratio below 1 favours Fjord."
                         + " MiB = 2^20 bytes; CPU-s/GiB is per GiB of record values produced (not counting"
                         + " replication)."
-                        + " \"Without the JIT compiler\" leaves out the CPU of the JVMs' C1 and C2 compiler threads,"
-                        + " which young JVMs spend compiling their hot paths and a long-running broker does not.\n");
+                        + CompareResults.NOJIT_NOTE + "\n");
         return sb.toString();
     }
 

@@ -20,12 +20,6 @@ import java.util.Map;
 public final class CompareReport {
     private CompareReport() {}
 
-    /**
-     * Seconds per GiB the harness took to write and delete its prewarm file before a produce test
-     * ({@code prewarm_pages} in bench/lib.sh): the memory's state the test met, not a broker figure.
-     */
-    private static final String TOUCH = "touch_s_per_gib";
-
     /** Figures shown per kind of test, in order, with their labels. */
     private static final Map<String, String> PRODUCE = labels(
             "mbs",
@@ -38,7 +32,7 @@ public final class CompareReport {
             "broker CPU-s/GiB",
             "cpu_s_per_gib_nojit",
             "broker CPU-s/GiB without the JIT compiler",
-            TOUCH,
+            CompareResults.TOUCH,
             "machine: first touch of free pages before the test, s/GiB");
 
     private static final Map<String, String> CONSUME = labels(
@@ -108,10 +102,13 @@ public final class CompareReport {
                 if (k == null && f == null) {
                     continue;
                 }
-                String ratio =
-                        "machine".equals(test) || TOUCH.equals(m.getKey()) || k == null || f == null || k.median() == 0
-                                ? "–"
-                                : String.format(Locale.ROOT, "%.2f", f.median() / k.median());
+                String ratio = "machine".equals(test)
+                                || CompareResults.TOUCH.equals(m.getKey())
+                                || k == null
+                                || f == null
+                                || k.median() == 0
+                        ? "–"
+                        : String.format(Locale.ROOT, "%.2f", f.median() / k.median());
                 if (m.getKey().equals("mbs") && !ratio.equals("–")) {
                     ratio = "**" + ratio + "**";
                 }
@@ -133,8 +130,7 @@ public final class CompareReport {
                 .append("Ratios are Fjord/Kafka of the medians. MiB/s (in bold): higher is better, a ratio above 1"
                         + " favours Fjord. Every other figure (latency, broker CPU-seconds, RSS): lower is better, a"
                         + " ratio below 1 favours Fjord. MiB = 2^20 bytes."
-                        + " \"Without the JIT compiler\" leaves out the CPU of the JVMs' C1 and C2 compiler threads,"
-                        + " which young JVMs spend compiling their hot paths and a long-running broker does not.\n");
+                        + CompareResults.NOJIT_NOTE + "\n");
         return sb.toString();
     }
 

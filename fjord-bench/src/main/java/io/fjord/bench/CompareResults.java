@@ -20,6 +20,17 @@ final class CompareResults {
     static final String KAFKA = "kafka";
     static final String FJORD = "fjord";
 
+    /**
+     * Seconds per GiB the harness took to write and delete its prewarm file before a produce test
+     * ({@code prewarm_pages} in bench/lib.sh): the memory's state the test met, not a broker
+     * figure, so the tables give it no Fjord/Kafka ratio.
+     */
+    static final String TOUCH = "touch_s_per_gib";
+
+    /** The tables' note on the figures without the JIT compiler threads. */
+    static final String NOJIT_NOTE = " \"Without the JIT compiler\" leaves out the CPU of the JVMs' C1 and C2"
+            + " compiler threads, which young JVMs spend compiling their hot paths and a long-running broker does not.";
+
     /** Median, min and max of one figure over the rounds that produced it. */
     record Stats(double median, double min, double max, int n) {
         static Stats of(List<Double> values) {

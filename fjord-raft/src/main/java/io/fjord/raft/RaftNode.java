@@ -328,7 +328,7 @@ public final class RaftNode implements AutoCloseable {
                 throw new IOException("data group " + groupNo + ": not restarting this member while " + config.dir()
                         + " has " + free + " bytes free (at least " + RESTART_MIN_FREE_BYTES + " needed)");
             }
-            log.warn("data group {}: Ratis shut this member down; restarting it from its storage", groupNo);
+            log.warn("data group {}: this member is shut down; restarting it from its storage", groupNo);
             awaitClosed(gid);
             server.groupManagement(GroupManagementRequest.newRemove(
                     clientId, server.getId(), callIds.incrementAndGet(), gid, false, false));
