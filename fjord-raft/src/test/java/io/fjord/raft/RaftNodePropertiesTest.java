@@ -1,6 +1,7 @@
 package io.fjord.raft;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -34,5 +35,18 @@ class RaftNodePropertiesTest {
         assertThat(RaftServerConfigKeys.Log.Appender.installSnapshotEnabled(p)).isTrue();
         assertThat(p.get("transport")).isNull();
         assertThat(p.get("")).isNull();
+    }
+
+    @Test
+    void shouldTakeOneEntryInFlightUnlessToldOtherwiseAndRefuseLessThanOne() {
+        assertThat(RaftNode.entriesInFlight(null)).isEqualTo(1);
+        assertThat(RaftNode.entriesInFlight(" ")).isEqualTo(1);
+        assertThat(RaftNode.entriesInFlight(" 4 ")).isEqualTo(4);
+        assertThatThrownBy(() -> RaftNode.entriesInFlight("0"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("fjord.raft.entries.in.flight");
+        assertThatThrownBy(() -> RaftNode.entriesInFlight("many"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("fjord.raft.entries.in.flight");
     }
 }

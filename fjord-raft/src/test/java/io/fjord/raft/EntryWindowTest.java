@@ -1,0 +1,155 @@
+package io.fjord.raft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A group's submitter keeps one entry with data in Ratis at a time (the default of
+ * {@code fjord.raft.entries.in.flight}): batches submitted while it replicates wait, then go
+ * together in one Raft entry, each still answered with its own reply.
+ */
+class EntryWindowTest {
+    private static final String HOST = "127.0.0.1";
+    private static final int GROUP = 3;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldSendWhatArrivesWhileAnEntryReplicatesAsOneEntry() throws Exception {
+        assertThat(RaftNode.ENTRIES_IN_FLIGHT).isEqualTo(1);
+        RaftPeerSpec s1 = new RaftPeerSpec(1, HOST, freePort());
+        RaftPeerSpec s2 = new RaftPeerSpec(2, HOST, freePort());
+        List<RaftPeerSpec> meta = List.of(s1);
+        Store leader = new Store();
+        Store follower = new Store();
+        try (RaftNode n1 = RaftNode.start(RaftNodeConfig.of(1, HOST, s1.port(), dir.resolve("n1"), meta), g -> leader);
+                RaftNode n2 =
+                        RaftNode.start(RaftNodeConfig.of(2, HOST, s2.port(), dir.resolve("n2"), meta), g -> follower)) {
+            n2.joinGroup(GROUP, List.of(s1, s2), 1);
+            n1.joinGroup(GROUP, List.of(s1, s2), 1);
+            await(
+                    "node 1 leads the group",
+                    () -> n1.group(GROUP).map(DataGroup::isLeader).orElse(false));
+            DataGroup group = n1.group(GROUP).orElseThrow();
+
+            // The follower holds the first entry, so it cannot commit while the others arrive.
+            follower.hold = new CountDownLatch(1);
+            List<CompletableFuture<byte[]>> replies = new ArrayList<>();
+            replies.add(submit(group, 0));
+            await("the follower holds entry 0", () -> follower.held);
+            for (int k = 1; k <= 10; k++) {
+                replies.add(submit(group, k));
+                int written = k + 1;
+                // Either the submitter keeps it back, or (without the window) it is written at once.
+                await(
+                        "batch " + k + " kept back or written",
+                        () -> n1.waitingForWindow(GROUP) || leader.written.size() >= written);
+            }
+            assertThat(leader.written).hasSize(1);
+            follower.hold.countDown();
+
+            for (int k = 0; k <= 10; k++) {
+                assertThat(new String(replies.get(k).get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8))
+                        .isEqualTo("batch " + k);
+            }
+            List<Long> ids = List.copyOf(leader.written);
+            assertThat(ids).hasSize(11).isSorted();
+            long second = ids.get(1) / DataMessage.PARTS;
+            assertThat(ids.get(0) / DataMessage.PARTS).isLessThan(second);
+            assertThat(ids.subList(1, 11)).allMatch(id -> id / DataMessage.PARTS == second);
+            await("the follower stored every batch", () -> follower.data.size() == 11);
+        }
+    }
+
+    private static CompletableFuture<byte[]> submit(DataGroup group, int k) {
+        byte[] data = ("batch " + k).getBytes(StandardCharsets.UTF_8);
+        return group.submit(new byte[] {(byte) k}, ByteBuffer.wrap(data));
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Keeps each entry's data in memory and answers it back when applied. */
+    private static final class Store implements ReplicatedStateMachine {
+        final Map<Long, byte[]> data = new ConcurrentHashMap<>();
+        /** Ids of the entries this replica submitted, in the order it wrote them. */
+        final List<Long> written = new CopyOnWriteArrayList<>();
+
+        volatile CountDownLatch hold;
+        volatile boolean held;
+
+        @Override
+        public void restore(byte[] checkpoint, long lastId, Path dir) {}
+
+        @Override
+        public void write(long id, long term, ByteBuffer header, ByteBuffer bytes, boolean local) {
+            CountDownLatch h = hold;
+            if (h != null && !local) {
+                held = true;
+                try {
+                    h.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            byte[] copy = new byte[bytes.remaining()];
+            bytes.duplicate().get(copy);
+            data.put(id, copy);
+            if (local) {
+                written.add(id);
+            }
+        }
+
+        @Override
+        public ByteBuffer read(long id, ByteBuffer header) {
+            return ByteBuffer.wrap(data.get(id)).asReadOnlyBuffer();
+        }
+
+        @Override
+        public byte[] apply(long id, long term, ByteBuffer entry) {
+            byte[] d = data.get(id);
+            return d == null ? new byte[0] : d;
+        }
+
+        @Override
+        public Checkpoint checkpoint(long lastId) {
+            return new Checkpoint(new byte[0], () -> {});
+        }
+
+        @Override
+        public void checkpointed(long lastId, long firstKeptId) {}
+    }
+}
