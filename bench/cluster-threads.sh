@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Where a 3-node cluster's CPU goes while it takes one produce workload: per-thread CPU-seconds of
 # every node, from `jcmd PID Thread.print` before and after the run, summed by thread name (digits
-# folded to '#', so the 12 gRPC threads of a node are one line; Ratis' group ids folded too).
+# folded to '#', so the 12 gRPC threads of a node are one line; Ratis' group ids folded too), and
+# the context switches (voluntary and not, /proc/PID/task/TID/status) over the run, by thread name
+# the same way: on this VM every thread hand-off costs CPU, so they count as much as the seconds.
 #
 #   bench/cluster-threads.sh [fjord|kafka] [producer-props...]
 #
@@ -10,7 +12,8 @@
 # records of 1 KiB (acks=all, linger.ms=5, batch.size=65536) to warm the JVMs, then N records with
 # the given producer properties (default: the client's defaults), and prints the throughput line
 # of Kafka's ProducerPerformance and the table; with MEASURE=e2e the measured run is instead Kafka's
-# EndToEndLatency with N messages of 1 KiB, one at a time, to a 1-partition topic (acks=all).
+# EndToEndLatency with N messages of 1 KiB, one at a time, to a 1-partition topic (acks=all), and
+# with MEASURE=idle the cluster is left alone for N seconds (what a quiet cluster costs).
 # Env: N (1000000), WARMUP (500000), PRE_N and PRE_PROPS (an unmeasured run of PRE_N records with
 # those producer properties, default the client's defaults, after the warm-up), PREWARM_MIB (just
 # before the measured run, write and delete that many MiB, see prewarm_pages in bench/lib.sh). Only the PIDs
@@ -49,6 +52,22 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
+# thread-name<TAB>context switches so far, for every thread of every node (names from the JVM's
+# thread dump, matched by native thread id; a thread that ended meanwhile keeps its /proc name).
+ctx_switches() {
+    local p t tid name
+    for p in "${NODE_PIDS[@]}"; do
+        "$JAVA_HOME/bin/jcmd" "$p" Thread.print 2>/dev/null |
+            sed -nE 's/^"(.*)" .* nid=([0-9]+) .*/\2\t\1/p' >"$TMP/names" || true
+        for t in /proc/"$p"/task/*; do
+            tid="${t##*/}"
+            name="$(awk -F'\t' -v h="$tid" '$1 == h {print $2}' "$TMP/names")"
+            [[ -n "$name" ]] || name="$(cat "$t/comm" 2>/dev/null || true)"
+            printf '%s\t%s\n' "$name" "$(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status" 2>/dev/null)"
+        done
+    done
+}
+
 # node<TAB>thread-name<TAB>CPU-ms for every thread of every node, from the JVM's own thread dump
 # (full thread names; /proc's are cut to 15 characters). Threads that ended between the two dumps
 # are not counted; threads that started between them count whole.
@@ -73,12 +92,16 @@ log "warm-up: $(produce "$WARMUP" acks=all linger.ms=5 batch.size=65536)"
 [[ -z "${PRE_N:-}" ]] || log "pre-run: $(produce "$PRE_N" ${PRE_PROPS:-})"
 sync
 [[ -z "${PREWARM_MIB:-}" ]] || log "prewarmed ${PREWARM_MIB} MiB of free pages at $(prewarm_pages "$PREWARM_MIB") s/GiB"
+ctx_switches >"$TMP/ctx-before"
 thread_ticks >"$TMP/before"
 if [[ -n "${PERF_OUT:-}" ]]; then
     perf record -a -g -F "${PERF_HZ:-499}" -o "$PERF_OUT" >/dev/null 2>&1 &
     PERF_PID=$!
 fi
-if [[ "${MEASURE:-produce}" == e2e ]]; then
+if [[ "${MEASURE:-produce}" == idle ]]; then
+    sleep "$N"
+    log "measured: $N s idle"
+elif [[ "${MEASURE:-produce}" == e2e ]]; then
     "${CLIENT[@]}" $TOOLS.TopicCommand --bootstrap-server "$CLUSTER_BS" --create --topic e2e \
         --partitions 1 --replication-factor 3 >/dev/null
     log "measured: $("${CLIENT[@]}" $TOOLS.EndToEndLatency "$CLUSTER_BS" e2e "$N" all 1024 2>&1 | grep -E 'Avg|Percentiles' | tr '\n' ' ')"
@@ -86,6 +109,7 @@ else
     log "measured: $(produce "$N" "$@")"
 fi
 thread_ticks >"$TMP/after"
+ctx_switches >"$TMP/ctx-after"
 if [[ -n "${PERF_PID:-}" ]]; then
     kill -INT "$PERF_PID"; wait "$PERF_PID" || true
     PERF_PID=""
@@ -106,3 +130,14 @@ awk -F'\t' -v hz=1000 '
         print " )"
         for (n in byname) if (byname[n] >= 0.05) printf "%8.2f  %5.1f%%  %s\n", byname[n], 100 * byname[n] / total, n
     }' "$TMP/before" "$TMP/after" | { read -r first; echo "$first"; sort -rn; }
+awk -F'\t' '
+    NR == FNR { before[$1] += $2; next }
+    { after[$1] += $2 }
+    END {
+        for (k in after) {
+            d = after[k] - before[k]; total += d
+            name = k; gsub(/group-[0-9A-F]+/, "group", name); gsub(/[0-9]+/, "#", name); byname[name] += d
+        }
+        printf "context switches, all nodes: %d\n", total
+        for (n in byname) if (byname[n] >= total / 200) printf "%10d  %5.1f%%  %s\n", byname[n], 100 * byname[n] / total, n
+    }' "$TMP/ctx-before" "$TMP/ctx-after" | { read -r first; echo "$first"; sort -rn; }
