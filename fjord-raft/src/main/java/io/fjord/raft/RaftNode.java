@@ -743,7 +743,9 @@ public final class RaftNode implements AutoCloseable {
      * since its last: Ratis' per-entry work (on three nodes ~90 context switches per entry in all,
      * a fifth of them around the fsync of its log) is paid once for all of them. Measured on three nodes of a 2-core machine: ~13% more
      * throughput at ~15% less CPU than no limit (docs/benchmarks.md). A lone entry (one message
-     * at a time) goes at once either way.
+     * at a time) goes at once either way, and so does a whole entry's worth of queued batches
+     * (64 or the largest entry size): the window holds back partial entries only, so it never
+     * caps a group at one entry per round trip.
      */
     static final int ENTRIES_IN_FLIGHT = entriesInFlight(System.getProperty("fjord.raft.entries.in.flight"));
 
@@ -806,6 +808,11 @@ public final class RaftNode implements AutoCloseable {
         private final Semaphore window = new Semaphore(ENTRIES_IN_FLIGHT);
         /** The submitter is waiting for room in the window (what it holds waits with it). */
         volatile boolean waitingForWindow;
+        /**
+         * Room granted beyond the window because a whole entry's worth queued up (see {@link
+         * #enqueue}); answers take it back before giving room back to the window.
+         */
+        private final AtomicInteger overdraft = new AtomicInteger();
 
         Group(int no) {
             this.no = no;
@@ -882,7 +889,7 @@ public final class RaftNode implements AutoCloseable {
                     submitNow(new DataMessage(headers, data), subs, true, held);
                 } catch (RuntimeException e) {
                     if (held) {
-                        window.release();
+                        releaseWindow();
                     }
                     log.error("group {}: submitting {} entries failed", no, subs.size(), e);
                     subs.forEach(s -> s.done().completeExceptionally(e));
@@ -1194,8 +1201,36 @@ public final class RaftNode implements AutoCloseable {
             queue.add(s);
             if (stopped) {
                 stop();
+            } else if (waitingForWindow && window.availablePermits() == 0 && wholeEntryQueued()) {
+                // The window holds back partial entries only: a full one goes at once, so the
+                // window never caps a group at one entry's worth per round trip.
+                overdraft.incrementAndGet();
+                window.release();
             }
             return s.done();
+        }
+
+        /** Enough entries with data wait behind the submitter's own to fill a Raft entry. */
+        private boolean wholeEntryQueued() {
+            int count = 1;
+            long bytes = 0;
+            for (Submission q : queue) {
+                if (q == NUDGE || q.plain() != null) {
+                    return false;
+                }
+                bytes += q.bytes();
+                if (++count >= DataMessage.PARTS || bytes >= config.maxEntryBytes()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** An entry that took room in the window is answered. */
+        private void releaseWindow() {
+            if (overdraft.getAndUpdate(n -> n > 0 ? n - 1 : 0) == 0) {
+                window.release();
+            }
         }
 
         /**
@@ -1239,7 +1274,7 @@ public final class RaftNode implements AutoCloseable {
                         : server.submitClientRequestAsync(request);
             } catch (IOException | RuntimeException e) {
                 if (held) {
-                    window.release();
+                    releaseWindow();
                 }
                 RuntimeException t = translate(e);
                 subs.forEach(s -> s.done().completeExceptionally(t));
@@ -1248,7 +1283,7 @@ public final class RaftNode implements AutoCloseable {
             lastSubmitted = f;
             f.whenComplete((reply, err) -> {
                 if (held) {
-                    window.release();
+                    releaseWindow();
                 }
                 if (err == null && reply.isSuccess()) {
                     byte[] content = reply.getMessage().getContent().toByteArray();

@@ -81,6 +81,68 @@ class EntryWindowTest {
         }
     }
 
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void shouldNotHoldBackAWholeEntrysWorthOfBatches() throws Exception {
+        RaftPeerSpec s1 = new RaftPeerSpec(1, HOST, freePort());
+        RaftPeerSpec s2 = new RaftPeerSpec(2, HOST, freePort());
+        List<RaftPeerSpec> meta = List.of(s1);
+        Store leader = new Store();
+        Store follower = new Store();
+        try (RaftNode n1 = RaftNode.start(RaftNodeConfig.of(1, HOST, s1.port(), dir.resolve("n1"), meta), g -> leader);
+                RaftNode n2 =
+                        RaftNode.start(RaftNodeConfig.of(2, HOST, s2.port(), dir.resolve("n2"), meta), g -> follower)) {
+            n2.joinGroup(GROUP, List.of(s1, s2), 1);
+            n1.joinGroup(GROUP, List.of(s1, s2), 1);
+            await(
+                    "node 1 leads the group",
+                    () -> n1.group(GROUP).map(DataGroup::isLeader).orElse(false));
+            DataGroup group = n1.group(GROUP).orElseThrow();
+
+            CountDownLatch hold = new CountDownLatch(1);
+            follower.hold = hold;
+            int batches = 1 + DataMessage.PARTS;
+            List<CompletableFuture<byte[]>> replies = new ArrayList<>();
+            try {
+                replies.add(submit(group, 0));
+                await("the follower holds entry 0", () -> follower.held);
+                replies.add(submit(group, 1));
+                await("batch 1 kept back", () -> n1.waitingForWindow(GROUP));
+                for (int k = 2; k < batches; k++) {
+                    replies.add(submit(group, k));
+                }
+                // A full entry goes while the first is still unanswered.
+                await("a whole entry's worth sent at once", () -> leader.written.size() == batches);
+            } finally {
+                hold.countDown();
+            }
+            for (int k = 0; k < batches; k++) {
+                assertThat(new String(replies.get(k).get(30, TimeUnit.SECONDS), StandardCharsets.UTF_8))
+                        .isEqualTo("batch " + k);
+            }
+            List<Long> ids = List.copyOf(leader.written);
+            long second = ids.get(1) / DataMessage.PARTS;
+            assertThat(ids.subList(1, batches)).allMatch(id -> id / DataMessage.PARTS == second);
+
+            // The room granted beyond the window was taken back: partial entries wait again.
+            follower.held = false;
+            CountDownLatch again = new CountDownLatch(1);
+            follower.hold = again;
+            try {
+                CompletableFuture<byte[]> next = submit(group, batches);
+                await("the follower holds the next entry", () -> follower.held);
+                CompletableFuture<byte[]> after = submit(group, batches + 1);
+                await("the one after it kept back", () -> n1.waitingForWindow(GROUP));
+                assertThat(leader.written).hasSize(batches + 1);
+                again.countDown();
+                assertThat(next.get(30, TimeUnit.SECONDS)).isNotEmpty();
+                assertThat(after.get(30, TimeUnit.SECONDS)).isNotEmpty();
+            } finally {
+                again.countDown();
+            }
+        }
+    }
+
     private static CompletableFuture<byte[]> submit(DataGroup group, int k) {
         byte[] data = ("batch " + k).getBytes(StandardCharsets.UTF_8);
         return group.submit(new byte[] {(byte) k}, ByteBuffer.wrap(data));
