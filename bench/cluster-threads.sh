@@ -53,7 +53,8 @@ trap 'exit 130' INT TERM
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # thread-name<TAB>context switches so far, for every thread of every node (names from the JVM's
-# thread dump, matched by native thread id; a thread that ended meanwhile keeps its /proc name).
+# thread dump, matched by native thread id; a thread the dump does not list goes by its /proc name;
+# as for the CPU, threads that ended between the two counts are not counted).
 ctx_switches() {
     local p t tid name
     for p in "${NODE_PIDS[@]}"; do

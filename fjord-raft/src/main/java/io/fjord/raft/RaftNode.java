@@ -741,11 +741,11 @@ public final class RaftNode implements AutoCloseable {
      * entry replicates wait and go together in the next entry (up to {@link DataMessage#PARTS} and
      * the largest entry size), the way a Kafka follower's next fetch takes everything appended
      * since its last: Ratis' per-entry work (on three nodes ~90 context switches per entry in all,
-     * a fifth of them around the fsync of its log) is paid once for all of them. Measured on three nodes of a 2-core machine: ~13% more
-     * throughput at ~15% less CPU than no limit (docs/benchmarks.md). A lone entry (one message
-     * at a time) goes at once either way, and so does a whole entry's worth of queued batches
-     * (64 or the largest entry size): the window holds back partial entries only, so it never
-     * caps a group at one entry per round trip.
+     * a fifth of them around the fsync of its log) is paid once for all of them. Measured on three
+     * nodes of a 2-core machine: 8-13% more throughput at 12-15% less CPU than no limit
+     * (docs/benchmarks.md). A lone entry (one message at a time) goes at once either way, and so
+     * does a whole entry's worth of queued batches (64 or the largest entry size): the window
+     * holds back partial entries only, so it never caps a group at one entry per round trip.
      */
     static final int ENTRIES_IN_FLIGHT = entriesInFlight(System.getProperty("fjord.raft.entries.in.flight"));
 
