@@ -52,31 +52,28 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-# thread-name<TAB>context switches so far, for every thread of every node (names from the JVM's
-# thread dump, matched by native thread id; a thread the dump does not list goes by its /proc name;
-# as for the CPU, threads that ended between the two counts are not counted).
-ctx_switches() {
-    local p t tid name
-    for p in "${NODE_PIDS[@]}"; do
-        "$JAVA_HOME/bin/jcmd" "$p" Thread.print 2>/dev/null |
-            sed -nE 's/^"(.*)" .* nid=([0-9]+) .*/\2\t\1/p' >"$TMP/names" || true
-        for t in /proc/"$p"/task/*; do
-            tid="${t##*/}"
-            name="$(awk -F'\t' -v h="$tid" '$1 == h {print $2}' "$TMP/names")"
-            [[ -n "$name" ]] || name="$(cat "$t/comm" 2>/dev/null || true)"
-            printf '%s\t%s\n' "$name" "$(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status" 2>/dev/null)"
-        done
-    done
-}
-
-# node<TAB>thread-name<TAB>CPU-ms for every thread of every node, from the JVM's own thread dump
-# (full thread names; /proc's are cut to 15 characters). Threads that ended between the two dumps
-# are not counted; threads that started between them count whole.
-thread_ticks() {
-    local i
+# One snapshot of every node, SUFFIX naming it: a single JVM thread dump per node, read twice.
+#   $TMP/SUFFIX      node<TAB>thread-name<TAB>CPU-ms, from the dump's cpu= (full thread names;
+#                    /proc's are cut to 15 characters)
+#   $TMP/ctx-SUFFIX  thread-name<TAB>context switches so far (voluntary and not, from /proc), the
+#                    name matched through the dump's native thread id (nid), else /proc's
+# Threads that ended between two snapshots are not counted; threads that started between them
+# count whole.
+snapshot() {
+    local i p t
+    : >"$TMP/$1"
+    : >"$TMP/ctx-$1"
     for i in "${!NODE_PIDS[@]}"; do
-        "$JAVA_HOME/bin/jcmd" "${NODE_PIDS[$i]}" Thread.print 2>/dev/null |
-            sed -nE 's/^"(.*)" .*cpu=([0-9.]+)ms.*/\1\t\2/p' | awk -F'\t' -v n=$((i + 1)) '{print n "\t" $1 "\t" $2}'
+        p="${NODE_PIDS[$i]}"
+        "$JAVA_HOME/bin/jcmd" "$p" Thread.print >"$TMP/dump" 2>/dev/null || true
+        sed -nE 's/^"(.*)" .*cpu=([0-9.]+)ms.*/\1\t\2/p' "$TMP/dump" |
+            awk -F'\t' -v n=$((i + 1)) '{print n "\t" $1 "\t" $2}' >>"$TMP/$1"
+        sed -nE 's/^"(.*)" .* nid=([0-9]+) .*/\2\t\1/p' "$TMP/dump" >"$TMP/names"
+        for t in /proc/"$p"/task/*; do
+            printf '%s\t%s\t%s\n' "${t##*/}" "$(cat "$t/comm" 2>/dev/null || true)" \
+                "$(awk '/ctxt_switches/ {s += $2} END {print s + 0}' "$t/status" 2>/dev/null)"
+        done | awk -F'\t' 'NR == FNR { name[$1] = $2; next } { print ($1 in name ? name[$1] : $2) "\t" $3 }' \
+            "$TMP/names" - >>"$TMP/ctx-$1"
     done
 }
 
@@ -93,8 +90,7 @@ log "warm-up: $(produce "$WARMUP" acks=all linger.ms=5 batch.size=65536)"
 [[ -z "${PRE_N:-}" ]] || log "pre-run: $(produce "$PRE_N" ${PRE_PROPS:-})"
 sync
 [[ -z "${PREWARM_MIB:-}" ]] || log "prewarmed ${PREWARM_MIB} MiB of free pages at $(prewarm_pages "$PREWARM_MIB") s/GiB"
-ctx_switches >"$TMP/ctx-before"
-thread_ticks >"$TMP/before"
+snapshot before
 if [[ -n "${PERF_OUT:-}" ]]; then
     perf record -a -g -F "${PERF_HZ:-499}" -o "$PERF_OUT" >/dev/null 2>&1 &
     PERF_PID=$!
@@ -109,8 +105,7 @@ elif [[ "${MEASURE:-produce}" == e2e ]]; then
 else
     log "measured: $(produce "$N" "$@")"
 fi
-thread_ticks >"$TMP/after"
-ctx_switches >"$TMP/ctx-after"
+snapshot after
 if [[ -n "${PERF_PID:-}" ]]; then
     kill -INT "$PERF_PID"; wait "$PERF_PID" || true
     PERF_PID=""
