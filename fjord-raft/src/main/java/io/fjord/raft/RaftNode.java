@@ -27,6 +27,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
@@ -91,6 +92,16 @@ public final class RaftNode implements AutoCloseable {
     private final Map<Integer, Group> groups = new ConcurrentHashMap<>();
     private volatile RaftKvStore kv;
     private final Map<Integer, RaftClient> remoteClients = new ConcurrentHashMap<>();
+    /**
+     * The metadata group's state machine: the same instance for every start of this node's member
+     * (a restart after its Raft log failed keeps its state, and the watches that live on it).
+     */
+    private final MetaStateMachine meta =
+            new MetaStateMachine(MetaStateMachine.HISTORY_EVENTS_DEFAULT, this::metaLogFailed);
+    /** Set while the metadata member is closed after its Raft log failed, until it runs again. */
+    private final AtomicBoolean metaRestarting = new AtomicBoolean();
+
+    private volatile boolean closing;
 
     private RaftNode(RaftNodeConfig config, IntFunction<ReplicatedStateMachine> dataFactory) throws IOException {
         this.config = config;
@@ -246,7 +257,7 @@ public final class RaftNode implements AutoCloseable {
     private StateMachine stateMachineFor(RaftGroupId gid) {
         UUID u = gid.getUuid();
         if (u.getMostSignificantBits() == META_MSB && u.getLeastSignificantBits() == 0L) {
-            return new MetaStateMachine();
+            return meta;
         }
         if (u.getMostSignificantBits() == DATA_MSB) {
             int no = (int) u.getLeastSignificantBits();
@@ -330,9 +341,7 @@ public final class RaftNode implements AutoCloseable {
                         + " has " + free + " bytes free (at least " + RESTART_MIN_FREE_BYTES + " needed)");
             }
             log.warn("data group {}: this member is shut down; restarting it from its storage", groupNo);
-            awaitClosed(gid);
-            server.groupManagement(GroupManagementRequest.newRemove(
-                    clientId, server.getId(), callIds.incrementAndGet(), gid, false, false));
+            removeKeepingStorage(gid);
         }
         if (members.stream().noneMatch(m -> m.nodeId() == config.nodeId())) {
             throw new IllegalArgumentException("node " + config.nodeId() + " is not a member of " + members);
@@ -487,6 +496,101 @@ public final class RaftNode implements AutoCloseable {
         });
     }
 
+    /** Waits for {@code gid}'s member to be closed, then takes it off this server, keeping its storage. */
+    private void removeKeepingStorage(RaftGroupId gid) throws IOException {
+        awaitClosed(gid);
+        server.groupManagement(GroupManagementRequest.newRemove(
+                clientId, server.getId(), callIds.incrementAndGet(), gid, false, false));
+    }
+
+    /** Pause between attempts to start the metadata member again while that fails (a full disk). */
+    static final long META_RESTART_RETRY_MS = 1_000;
+
+    /**
+     * The metadata member's Raft log writer failed (a full disk, usually): Ratis keeps that writer
+     * failed and refuses every later entry of the member, so this node's replica would stop where it
+     * is for good, and with it this node's serializable reads and watches (the broker's view of the
+     * cluster), even once the disk has room. So the member is closed, the other voters go on without
+     * it, and it starts again from its storage once the disk has {@link #RESTART_MIN_FREE_BYTES}
+     * free, keeping its state and its watches (see {@link #restartMeta}). Runs on Ratis' log writer
+     * thread, which the close stops: the work is on a thread of its own.
+     */
+    private void metaLogFailed(Throwable cause) {
+        if (closing || !metaRestarting.compareAndSet(false, true)) {
+            return;
+        }
+        log.error(
+                "the metadata group's Raft log failed on this node ({}); closing this member, to be"
+                        + " restarted from its storage once {} has room",
+                cause.toString(),
+                config.dir());
+        Thread.ofPlatform().daemon().name("fjord-raft-meta-restart").start(this::restartMeta);
+    }
+
+    /**
+     * Closes the metadata member and starts it again from its storage, retrying every {@link
+     * #META_RESTART_RETRY_MS} until that works or the node closes. Before the start, a snapshot of
+     * exactly what the replica has applied is stored ({@link MetaStateMachine#snapshotApplied}):
+     * Ratis replays the log after the latest snapshot, and the replica's state must not go back (a
+     * node's serializable reads and watches come from it meanwhile, and keep coming).
+     */
+    private void restartMeta() {
+        try {
+            RaftGroup group;
+            try {
+                RaftServer.Division division = server.getDivision(META_GROUP);
+                group = division.getGroup();
+                meta.prepareRestart();
+                division.close();
+            } catch (IOException | RuntimeException e) {
+                log.warn("closing the metadata member after its Raft log failed: {}", e.toString());
+                return;
+            }
+            long lastWarnNs = 0;
+            while (!closing) {
+                String failure = startMetaAgain(group);
+                if (failure == null) {
+                    log.info("the metadata group's member on this node runs again, restarted from its storage");
+                    return;
+                }
+                if (lastWarnNs == 0 || System.nanoTime() - lastWarnNs > TimeUnit.SECONDS.toNanos(30)) {
+                    log.warn("the metadata member is not restarted yet: {}; retrying every second", failure);
+                    lastWarnNs = System.nanoTime();
+                }
+                Thread.sleep(META_RESTART_RETRY_MS); // a retry interval, not a wait for a condition
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            metaRestarting.set(false);
+        }
+    }
+
+    /** One attempt of {@link #restartMeta}: null when the member runs again, else why not. */
+    private String startMetaAgain(RaftGroup group) {
+        long free = config.dir().toFile().getUsableSpace();
+        if (free < RESTART_MIN_FREE_BYTES) {
+            return config.dir() + " has " + free + " bytes free (at least " + RESTART_MIN_FREE_BYTES + " needed)";
+        }
+        try {
+            if (hasGroup(META_GROUP)) {
+                awaitClosed(META_GROUP); // the apply thread has stopped: what is applied stays put
+                meta.snapshotApplied();
+                removeKeepingStorage(META_GROUP);
+            }
+            RaftClientReply reply = server.groupManagement(
+                    GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(), group, false));
+            return reply.isSuccess() || hasGroup(META_GROUP) ? null : String.valueOf(reply.getException());
+        } catch (IOException | RuntimeException e) {
+            return e.toString();
+        }
+    }
+
+    /** Whether this node's metadata member is closed after its Raft log failed, and not running again yet. */
+    public boolean metaRestarting() {
+        return metaRestarting.get();
+    }
+
     /** Interrupts the division's leader-state thread if it is the one closing the division. */
     private static void interruptClosingLeaderState(RaftServer.Division division) {
         String name = division.getMemberId() + "-LeaderStateImpl";
@@ -560,7 +664,8 @@ public final class RaftNode implements AutoCloseable {
     /** The metadata group's leader as this node knows it, or -1. */
     public int metaLeader() {
         try {
-            RaftPeerId id = server.getDivision(META_GROUP).getInfo().getLeaderId();
+            DivisionInfo info = server.getDivision(META_GROUP).getInfo();
+            RaftPeerId id = info.isAlive() ? info.getLeaderId() : null;
             return id == null ? -1 : nodeIdOf(id);
         } catch (IOException e) {
             return -1;
@@ -617,10 +722,14 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
-    /** This node's role in the metadata group: LEADER, FOLLOWER, CANDIDATE, LISTENER or NONE. */
+    /**
+     * This node's role in the metadata group: LEADER, FOLLOWER, CANDIDATE, LISTENER, or NONE (not a
+     * voter, or its member is closed: a closed member goes on reporting the role it had).
+     */
     public String metaRole() {
         try {
-            return server.getDivision(META_GROUP).getInfo().getCurrentRole().name();
+            DivisionInfo info = server.getDivision(META_GROUP).getInfo();
+            return info.isAlive() ? info.getCurrentRole().name() : "NONE";
         } catch (IOException e) {
             return "NONE";
         }
@@ -657,6 +766,7 @@ public final class RaftNode implements AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
         RaftKvStore k = kv;
         if (k != null) {
             k.close();

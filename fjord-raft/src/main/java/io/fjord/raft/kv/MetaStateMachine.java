@@ -50,10 +50,13 @@ public final class MetaStateMachine extends BaseStateMachine {
     static final long LOCAL_WATCH_POLL_MS = 1_000;
 
     private final int historyEventsMax;
+    private final Consumer<Throwable> logFailed;
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Set<KvWatch> watches = ConcurrentHashMap.newKeySet();
     private KvState state; // guarded by lock; replaced only when a snapshot is loaded
+    /** Set while this replica's member is closed to be started again from its storage. */
+    private volatile boolean restarting;
 
     public MetaStateMachine() {
         this(HISTORY_EVENTS_DEFAULT);
@@ -61,18 +64,50 @@ public final class MetaStateMachine extends BaseStateMachine {
 
     /** @param historyEventsMax changes kept for watches and {@code changes(...)}, at least 1 */
     public MetaStateMachine(int historyEventsMax) {
+        this(historyEventsMax, cause -> {});
+    }
+
+    /**
+     * @param historyEventsMax changes kept for watches and {@code changes(...)}, at least 1
+     * @param logFailed told (on Ratis' log writer thread, which it must not block) when this
+     *     member's Raft log writer failed, e.g. on a full disk: Ratis then refuses every later entry
+     *     of the member until it is started again
+     */
+    public MetaStateMachine(int historyEventsMax, Consumer<Throwable> logFailed) {
         if (historyEventsMax < 1) {
             throw new IllegalArgumentException("historyEventsMax must be at least 1, is " + historyEventsMax);
         }
         this.historyEventsMax = historyEventsMax;
+        this.logFailed = logFailed;
         this.state = new KvState(historyEventsMax);
     }
 
+    /**
+     * Called once per start of the member, also when this same instance is started again after
+     * {@link #prepareRestart}: then it keeps what it has applied, provided a snapshot of exactly that
+     * is stored ({@link #snapshotApplied}), because Ratis replays the log from the latest snapshot.
+     */
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
         storage.init(raftStorage);
-        load(storage.getLatestSnapshot());
+        SingleFileSnapshotInfo latest = storage.getLatestSnapshot();
+        if (restarting && latest != null && latest.getTermIndex().equals(getLastAppliedTermIndex())) {
+            log.info("{}: started again at {}, keeping the applied state", getId(), latest.getTermIndex());
+        } else {
+            if (restarting) {
+                // No snapshot of what is applied: start over from what is stored, as at a process start.
+                lock.writeLock().lock();
+                try {
+                    state = new KvState(historyEventsMax);
+                    setLastAppliedTermIndex(TermIndex.INITIAL_VALUE);
+                } finally {
+                    lock.writeLock().unlock();
+                }
+            }
+            load(latest);
+        }
+        restarting = false;
     }
 
     @Override
@@ -99,6 +134,38 @@ public final class MetaStateMachine extends BaseStateMachine {
         }
         log.info("{}: loaded snapshot {} (revision {})", getId(), file.getName(), loaded.revision());
         watches.forEach(KvWatch::wake);
+    }
+
+    /**
+     * The next {@link #close} is for a start of this same instance from its storage: it keeps the
+     * watches (local readers see no gap, as the state stays) and the state.
+     */
+    public void prepareRestart() {
+        restarting = true;
+    }
+
+    /**
+     * Stores a snapshot of what this replica has applied unless the latest stored one is of exactly
+     * that; for a member that is closed (nothing applies meanwhile). Then a start from storage
+     * replays the log from where this replica is, and never rewinds its state.
+     *
+     * @throws IOException when the snapshot cannot be written (e.g. the disk is still full)
+     */
+    public void snapshotApplied() throws IOException {
+        TermIndex applied = getLastAppliedTermIndex();
+        SingleFileSnapshotInfo latest = storage.getLatestSnapshot();
+        if (applied == null
+                || applied.getIndex() < 0
+                || (latest != null && latest.getTermIndex().equals(applied))) {
+            return;
+        }
+        takeSnapshot();
+    }
+
+    /** Ratis' log writer failed for this member; see the constructor. */
+    @Override
+    public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
+        logFailed.accept(cause);
     }
 
     @Override
@@ -239,8 +306,10 @@ public final class MetaStateMachine extends BaseStateMachine {
 
     @Override
     public void close() throws IOException {
-        watches.forEach(KvWatch::close);
-        watches.clear();
+        if (!restarting) {
+            watches.forEach(KvWatch::close);
+            watches.clear();
+        }
         super.close();
     }
 

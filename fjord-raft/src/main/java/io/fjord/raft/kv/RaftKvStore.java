@@ -76,20 +76,22 @@ public final class RaftKvStore implements KvStore {
 
     private final List<RaftPeerId> readServers;
     private final MetaStateMachine local;
-    /** The local replica, taking requests while it leads; null for a client-only store. */
-    private final RaftServer.Division localDivision;
+    /**
+     * The server of the local replica, which takes requests while it leads; null for a client-only
+     * store. Its member is looked up for each request: it is a new one after a restart.
+     */
+    private final RaftServer localServer;
 
     private final ClientId localClientId = ClientId.randomId();
     private final AtomicLong localCallIds = new AtomicLong();
     private final Set<KvWatch> watches = ConcurrentHashMap.newKeySet();
 
-    private RaftKvStore(
-            RaftGroup group, List<RaftPeerId> readServers, MetaStateMachine local, RaftServer.Division division) {
+    private RaftKvStore(RaftGroup group, List<RaftPeerId> readServers, MetaStateMachine local, RaftServer localServer) {
         this.group = group;
         this.client = newClient(group);
         this.readServers = List.copyOf(readServers);
         this.local = local;
-        this.localDivision = division;
+        this.localServer = localServer;
     }
 
     /**
@@ -118,7 +120,7 @@ public final class RaftKvStore implements KvStore {
             throw new IOException("the metadata group's state machine is "
                     + division.getStateMachine().getClass().getName());
         }
-        return new RaftKvStore(division.getGroup(), List.of(server.getId()), sm, division);
+        return new RaftKvStore(division.getGroup(), List.of(server.getId()), sm, server);
     }
 
     private static RaftClient newClient(RaftGroup group) {
@@ -270,6 +272,7 @@ public final class RaftKvStore implements KvStore {
             Message m,
             RaftClientRequest.Type type,
             java.util.function.Supplier<CompletableFuture<RaftClientReply>> remote) {
+        RaftServer.Division localDivision = localDivision();
         if (!(localDivision instanceof RaftClientAsynchronousProtocol leader) || !leadsReady(localDivision)) {
             return remote.get();
         }
@@ -296,6 +299,18 @@ public final class RaftKvStore implements KvStore {
                             : CompletableFuture.completedFuture(reply);
                 })
                 .thenCompose(Function.identity());
+    }
+
+    /** The local replica's member, or null (client-only, or not running right now). */
+    private RaftServer.Division localDivision() {
+        if (localServer == null) {
+            return null;
+        }
+        try {
+            return localServer.getDivision(MetaGroup.ID);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private static boolean leadsReady(RaftServer.Division d) {
