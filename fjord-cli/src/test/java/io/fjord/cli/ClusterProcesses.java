@@ -124,6 +124,33 @@ final class ClusterProcesses implements AutoCloseable {
         }
     }
 
+    /**
+     * SIGSTOP to node {@code id}: the process stays, frozen, as in a long GC pause or a VM stall;
+     * {@link #resume} lets it go on where it stopped. (A paused node is still killed by {@link
+     * #close}.)
+     */
+    void pause(int id) throws IOException, InterruptedException {
+        signal(id, "STOP");
+    }
+
+    /** SIGCONT to node {@code id}, paused by {@link #pause}. */
+    void resume(int id) throws IOException, InterruptedException {
+        signal(id, "CONT");
+    }
+
+    private void signal(int id, String signal) throws IOException, InterruptedException {
+        long pid = cluster.process(id)
+                .orElseThrow(() -> new IllegalStateException("node " + id + " is not running"))
+                .pid();
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
+                .redirectErrorStream(true)
+                .start();
+        String output = new String(kill.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + signal + " " + pid + " failed: " + output);
+        }
+    }
+
     /** SIGTERM to node {@code id}, waiting for its clean close. */
     void stop(int id) throws InterruptedException {
         if (!cluster.stop(id, Duration.ofSeconds(30))) {
