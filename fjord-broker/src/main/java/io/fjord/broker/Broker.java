@@ -77,7 +77,7 @@ public final class Broker implements AutoCloseable {
     private volatile boolean kvReady;
 
     private final List<long[]> leadersToPublish = new ArrayList<>(); // guarded by itself
-    private final ClusterState view = new ClusterState();
+    private final ClusterState view;
     private final Map<Integer, PartitionGroup> partitionGroups = new ConcurrentHashMap<>();
     private final Map<PartitionId, RaftReplica> replicas = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer;
@@ -115,6 +115,7 @@ public final class Broker implements AutoCloseable {
             throws IOException {
         RaftNode.startMBeanServerInBackground();
         this.config = config;
+        this.view = new ClusterState(config.cluster().brokerLeaseMs() / 2);
         this.owners = owners;
         this.phases = phases;
         phases.mark("until the broker");
@@ -695,9 +696,10 @@ public final class Broker implements AutoCloseable {
         long now = System.currentTimeMillis();
         List<Integer> live = new ArrayList<>();
         view.liveBrokers(now, config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
+        long viewNow = view.clockMs(now);
         Set<Integer> gone = new HashSet<>();
         for (ClusterState.BrokerInfo b : view.brokers.values()) {
-            if (now - b.heartbeatMs() > config.cluster().replaceAfterMs()) {
+            if (viewNow - b.heartbeatMs() > config.cluster().replaceAfterMs()) {
                 gone.add(b.id());
             }
         }
@@ -1160,7 +1162,7 @@ public final class Broker implements AutoCloseable {
     }
 
     private String heartbeatAges() {
-        long now = System.currentTimeMillis();
+        long now = view.clockMs(System.currentTimeMillis());
         StringBuilder sb = new StringBuilder(" (last heartbeats:");
         view.brokers
                 .values()

@@ -57,6 +57,20 @@ final class ClusterState {
     volatile String clusterId;
     volatile long revision;
 
+    /**
+     * A gap this long between the newest heartbeat in the view and the next one means no heartbeat
+     * reached the view for that long: the metadata group had no leader, or this replica was cut
+     * off from it.
+     */
+    private final long outageGapMs;
+    /** The first heartbeat after the last such gap (Long.MIN_VALUE: none seen). */
+    private volatile long resumedAtMs = Long.MIN_VALUE;
+
+    /** @param outageGapMs see {@link #resumedAtMs}; half the broker lease is a good choice */
+    ClusterState(long outageGapMs) {
+        this.outageGapMs = outageGapMs;
+    }
+
     /** Applies one change to the view; returns what kind of key it was. */
     String apply(WatchEvent e) {
         String key = e.kv().key();
@@ -69,7 +83,12 @@ final class ClusterState {
             } else if (key.startsWith(BROKERS)) {
                 int id = Integer.parseInt(key.substring(BROKERS.length()));
                 if (put) {
-                    brokers.put(id, decodeBroker(id, e.kv().value()));
+                    BrokerInfo b = decodeBroker(id, e.kv().value());
+                    long newest = newestHeartbeatMs();
+                    if (newest != Long.MIN_VALUE && b.heartbeatMs() - newest > outageGapMs) {
+                        resumedAtMs = b.heartbeatMs();
+                    }
+                    brokers.put(id, b);
                 } else {
                     brokers.remove(id);
                 }
@@ -213,11 +232,44 @@ final class ClusterState {
                 Integer.parseInt(m.getOrDefault("removing", "-1")));
     }
 
-    /** Brokers whose lease is current at {@code nowMs}. */
-    List<BrokerInfo> liveBrokers(long nowMs, long leaseMs) {
+    /**
+     * The time this view has reached: its newest heartbeat, or {@code wallMs} when that is earlier
+     * or there is none. Leases are judged by it, not by the wall clock. A replica that stops hearing
+     * from the metadata group (cut off from the others, or the group has lost its quorum) receives no
+     * more heartbeats, so its clock stops and no lease expires in it: it cannot tell a dead node from
+     * its own isolation, and must not tell clients that every other node is gone (a client that
+     * believes that asks only this node from then on, found with a node cut off from the others by
+     * NetworkPartitionTest). A current view runs at most a heartbeat interval behind the wall clock,
+     * so a node that stops heartbeating expires that much later than by the wall clock.
+     */
+    long clockMs(long wallMs) {
+        long newest = newestHeartbeatMs();
+        return newest == Long.MIN_VALUE ? wallMs : Math.min(wallMs, newest);
+    }
+
+    private long newestHeartbeatMs() {
+        long newest = Long.MIN_VALUE;
+        for (BrokerInfo b : brokers.values()) {
+            newest = Math.max(newest, b.heartbeatMs());
+        }
+        return newest;
+    }
+
+    /**
+     * Brokers whose lease is current at this view's clock ({@link #clockMs}) when the wall clock
+     * reads {@code wallMs}. After an outage (no heartbeat reached the view for {@code outageGapMs})
+     * every lease runs from the first heartbeat after it at the earliest, as a new Kafka controller
+     * gives every broker a fresh session: otherwise the first node whose heartbeat lands after a
+     * long outage would see every other node's lease run out at once, though their heartbeats are
+     * merely still on their way (found by NetworkPartitionTest: "replication factor 2 needs 2 live
+     * brokers; 1 are live" right after a new metadata leader took over).
+     */
+    List<BrokerInfo> liveBrokers(long wallMs, long leaseMs) {
+        long now = clockMs(wallMs);
+        long resumed = resumedAtMs;
         List<BrokerInfo> out = new ArrayList<>();
         for (BrokerInfo b : brokers.values()) {
-            if (nowMs - b.heartbeatMs() <= leaseMs) {
+            if (now - Math.max(b.heartbeatMs(), resumed) <= leaseMs) {
                 out.add(b);
             }
         }

@@ -412,7 +412,7 @@ final class LocalCluster {
         }
     }
 
-    private static boolean offsetsTopicLed(Admin admin) throws InterruptedException {
+    static boolean offsetsTopicLed(Admin admin) throws InterruptedException {
         try {
             TopicDescription d = admin.describeTopics(
                             List.of(OFFSETS_TOPIC), new DescribeTopicsOptions().timeoutMs(PROBE_TIMEOUT_MS))

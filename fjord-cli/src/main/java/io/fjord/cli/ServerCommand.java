@@ -30,17 +30,24 @@ final class ServerCommand implements Callable<Integer> {
 
     @Option(
             names = "--config",
-            description = "A properties file: port, data.dir, io.threads, num.partitions, auto.create.topics.enable, "
-                    + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
-                    + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
-                    + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack, raft.solo.writes, "
-                    + "replica.replace.after.ms, raft.snapshot.entries, raft.log.segment.bytes.")
+            description =
+                    "A properties file: host, port, data.dir, io.threads, num.partitions, auto.create.topics.enable, "
+                            + "socket.request.max.bytes, group.initial.rebalance.delay.ms, node.id, "
+                            + "controller.quorum.voters, raft.port, broker.rack, raft.groups.per.node, "
+                            + "raft.election.timeout.ms, default.replication.factor, raft.fsync.before.ack, raft.solo.writes, "
+                            + "replica.replace.after.ms, raft.snapshot.entries, raft.log.segment.bytes.")
     Path configFile;
 
     @Option(names = "--data-dir", description = "Where partition logs live (default: ./data).")
     Path dataDir;
 
-    @Option(names = "--port", description = "Kafka listener port on 127.0.0.1 (default: 9092; 0 picks a free one).")
+    @Option(
+            names = "--host",
+            description = "The address this node listens on, for Kafka clients and for Raft, and gives clients in"
+                    + " Metadata: one that clients and the other nodes reach it at (default: 127.0.0.1).")
+    String host;
+
+    @Option(names = "--port", description = "Kafka listener port (default: 9092; 0 picks a free one).")
     Integer port;
 
     @Option(names = "--io-threads", description = "Event loops for connections and partitions (default: one per core).")
@@ -80,6 +87,15 @@ final class ServerCommand implements Callable<Integer> {
         Path dir = dataDir != null ? dataDir : Path.of(p.getProperty("data.dir", "data"));
         int listenPort = port != null ? port : Integer.parseInt(p.getProperty("port", "9092"));
         BrokerConfig config = BrokerConfig.defaults(dir.toAbsolutePath().normalize(), listenPort);
+        String listenHost = host != null ? host : p.getProperty("host");
+        if (listenHost != null) {
+            String refused = refusedHost(listenHost);
+            if (refused != null) {
+                System.err.println("fjord: " + refused);
+                return 2;
+            }
+            config = config.withHost(listenHost.strip());
+        }
         if (ioThreads != null || p.containsKey("io.threads")) {
             config =
                     config.withIoThreads(ioThreads != null ? ioThreads : Integer.parseInt(p.getProperty("io.threads")));
@@ -144,6 +160,23 @@ final class ServerCommand implements Callable<Integer> {
                         "fjord-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /**
+     * Why {@code host} cannot be this node's address, or null when it can. The address is also what
+     * Metadata tells clients to connect to, so a wildcard (listen everywhere) is refused: Kafka's
+     * {@code advertised.listeners} has no counterpart here yet.
+     */
+    static String refusedHost(String host) {
+        String h = host.strip();
+        if (h.isEmpty()) {
+            return "--host is empty";
+        }
+        if (h.equals("0.0.0.0") || h.equals("::") || h.equals("[::]")) {
+            return "--host " + h + " listens on every address, but the host is also what clients are told to"
+                    + " connect to: give an address of this machine that clients and the other nodes reach";
+        }
+        return null;
     }
 
     /**

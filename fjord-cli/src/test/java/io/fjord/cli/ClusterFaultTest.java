@@ -1,5 +1,7 @@
 package io.fjord.cli;
 
+import static io.fjord.cli.Polling.await;
+import static io.fjord.cli.Polling.msSince;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fjord.storage.SmallFileSystem;
@@ -7,13 +9,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -150,43 +149,9 @@ class ClusterFaultTest {
         }
     }
 
-    /**
-     * Replicas agree: every node's files for each partition hold the same batches, byte for byte,
-     * up to the high watermark (what the consumer read). Followers apply asynchronously, so each
-     * node is given until a deadline to reach the high watermark; no produce is running then, so
-     * the files are not changing under the reader.
-     */
     private void assertReplicasAgree(
             String topic, int partitions, Map<Integer, List<ConsumerRecord<String, String>>> logs) throws Exception {
-        for (int p = 0; p < partitions; p++) {
-            int partition = p;
-            long hw = logs.get(p).size();
-            Map<Integer, ReplicaLog> replicas = new HashMap<>();
-            await("every replica of partition " + p + " at the high watermark " + hw, 60, () -> {
-                for (int id : cluster.ids()) {
-                    try {
-                        replicas.put(id, ReplicaLog.read(cluster.nodeDir(id), topic, partition));
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-                return replicas.values().stream().allMatch(r -> r.endOffset() >= hw);
-            });
-            ReplicaLog first = replicas.get(1);
-            for (int id : cluster.ids()) {
-                ReplicaLog r = replicas.get(id);
-                assertThat(r.endOffset()).as("node %d, partition %d", id, p).isEqualTo(hw);
-                assertThat(r.batches()).hasSameSizeAs(first.batches());
-                for (int b = 0; b < r.batches().size(); b++) {
-                    assertThat(Arrays.equals(r.batches().get(b), first.batches().get(b)))
-                            .as("node %d, partition %d, batch %d equals node 1's", id, p, b)
-                            .isTrue();
-                }
-            }
-            log(
-                    "partition %d: %d batches identical on nodes %s",
-                    p, first.batches().size(), cluster.ids());
-        }
+        ReplicaLog.assertReplicasAgree(topic, partitions, logs, cluster.ids(), cluster::nodeDir);
     }
 
     @Test
@@ -360,21 +325,6 @@ class ClusterFaultTest {
             Thread.currentThread().interrupt();
             return -1;
         }
-    }
-
-    /** Polls {@code condition} every 20 ms until it holds; fails after {@code seconds}. */
-    private static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
-        long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadlineNs) {
-                throw new AssertionError("timed out after " + seconds + " s waiting for " + what);
-            }
-            Thread.sleep(20); // between polls
-        }
-    }
-
-    private static long msSince(long startNs) {
-        return (System.nanoTime() - startNs) / 1_000_000;
     }
 
     private static void log(String format, Object... args) {

@@ -171,8 +171,13 @@ final class ClusterProcesses implements AutoCloseable {
 
     /** An Admin bootstrapped from every node (those that are down are skipped by the client). */
     Admin admin() {
+        return admin(bootstrap());
+    }
+
+    /** An Admin of the cluster at {@code bootstrap}, with 5 s requests and 10 s calls. */
+    static Admin admin(String bootstrap) {
         Properties p = new Properties();
-        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
         p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10_000);
         return Admin.create(p);
@@ -209,8 +214,13 @@ final class ClusterProcesses implements AutoCloseable {
 
     /** Every record of the topic, per partition, from the start to the end offsets read first. */
     Map<Integer, List<ConsumerRecord<String, String>>> readAll(String topic, int partitions) {
+        return readAll(bootstrap(), topic, partitions);
+    }
+
+    /** {@link #readAll(String, int)} from the cluster at {@code bootstrap}. */
+    static Map<Integer, List<ConsumerRecord<String, String>>> readAll(String bootstrap, String topic, int partitions) {
         Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap());
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2_000);
         Map<Integer, List<ConsumerRecord<String, String>>> out = new HashMap<>();
         try (KafkaConsumer<String, String> c =

@@ -1,5 +1,6 @@
 package io.fjord.cli;
 
+import static io.fjord.cli.Polling.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -147,16 +148,6 @@ class ClusterReassignmentProcessTest {
                     .values());
         } catch (Exception e) {
             return List.of();
-        }
-    }
-
-    /** Polls {@code condition} every 200 ms until it holds; fails after {@code seconds}. */
-    private static void await(String what, int seconds, java.util.function.BooleanSupplier condition)
-            throws InterruptedException {
-        long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("timed out waiting for " + what).isLessThan(deadlineNs);
-            Thread.sleep(200); // between polls of a condition
         }
     }
 }

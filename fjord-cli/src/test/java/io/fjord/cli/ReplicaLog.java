@@ -1,12 +1,20 @@
 package io.fjord.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.MutableRecordBatch;
 
@@ -59,5 +67,52 @@ record ReplicaLog(List<byte[]> batches, long endOffset) {
             }
         }
         return new ReplicaLog(batches, end);
+    }
+
+    /**
+     * Replicas agree: every node's files for each partition hold the same batches, byte for byte,
+     * up to the high watermark (what the consumer read, {@code logs}). Followers apply
+     * asynchronously, so each node is given until a deadline (60 s, polled) to reach the high
+     * watermark; no produce may run then, so the files are not changing under the reader.
+     */
+    static void assertReplicasAgree(
+            String topic,
+            int partitions,
+            Map<Integer, List<ConsumerRecord<String, String>>> logs,
+            List<Integer> ids,
+            IntFunction<Path> nodeDir)
+            throws IOException, InterruptedException {
+        for (int p = 0; p < partitions; p++) {
+            long hw = logs.get(p).size();
+            Map<Integer, ReplicaLog> replicas = new HashMap<>();
+            long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                for (int id : ids) {
+                    replicas.put(id, read(nodeDir.apply(id), topic, p));
+                }
+                if (replicas.values().stream().allMatch(r -> r.endOffset() >= hw)) {
+                    break;
+                }
+                if (System.nanoTime() > deadlineNs) {
+                    throw new AssertionError("timed out after 60 s waiting for every replica of partition " + p
+                            + " at the high watermark " + hw);
+                }
+                Thread.sleep(20); // between polls
+            }
+            ReplicaLog first = replicas.get(ids.getFirst());
+            for (int id : ids) {
+                ReplicaLog r = replicas.get(id);
+                assertThat(r.endOffset()).as("node %d, partition %d", id, p).isEqualTo(hw);
+                assertThat(r.batches()).hasSameSizeAs(first.batches());
+                for (int b = 0; b < r.batches().size(); b++) {
+                    assertThat(Arrays.equals(r.batches().get(b), first.batches().get(b)))
+                            .as("node %d, partition %d, batch %d equals node %d's", id, p, b, ids.getFirst())
+                            .isTrue();
+                }
+            }
+            System.out.printf(
+                    "[replicas] partition %d: %d batches identical on nodes %s%n",
+                    p, first.batches().size(), ids);
+        }
     }
 }

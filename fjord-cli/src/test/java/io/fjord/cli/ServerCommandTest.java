@@ -26,6 +26,15 @@ class ServerCommandTest {
     }
 
     @Test
+    void shouldRefuseAWildcardOrEmptyHostAndTakeAnAddress() {
+        assertThat(ServerCommand.refusedHost("0.0.0.0")).contains("every address");
+        assertThat(ServerCommand.refusedHost("::")).contains("every address");
+        assertThat(ServerCommand.refusedHost(" ")).contains("empty");
+        assertThat(ServerCommand.refusedHost("10.1.2.3")).isNull();
+        assertThat(ServerCommand.refusedHost("broker-1.example")).isNull();
+    }
+
+    @Test
     void raftLogSettingsRefuseValuesRatisCannotWorkWith() {
         Properties small = new Properties();
         small.setProperty("raft.log.segment.bytes", "4096");

@@ -1,5 +1,6 @@
 package io.fjord.cli;
 
+import static io.fjord.cli.Polling.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -7,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,14 +64,6 @@ class SingleNodeCrashTest {
     private static List<Path> soloNotes(Path nodeDir) throws IOException {
         try (Stream<Path> files = Files.walk(nodeDir)) {
             return files.filter(f -> f.getFileName().toString().equals("solo")).toList();
-        }
-    }
-
-    private static void await(String what, int seconds, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("timed out waiting for " + what).isLessThan(deadline);
-            Thread.sleep(20); // polling a condition with a deadline
         }
     }
 }
