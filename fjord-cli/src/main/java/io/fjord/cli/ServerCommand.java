@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -149,6 +150,8 @@ final class ServerCommand implements Callable<Integer> {
         }
         config = config.withCluster(raftLogSettings(cluster, p));
         KafkaServer server = KafkaServer.start(config);
+        markAotTrainingServed(
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(
@@ -160,6 +163,30 @@ final class ServerCommand implements Callable<Integer> {
                         "fjord-shutdown"));
         stopped.await();
         return 0;
+    }
+
+    /** Suffix of the marker a training run that served leaves beside its AOT cache output. */
+    static final String AOT_SERVED_SUFFIX = ".served";
+
+    /**
+     * bin/fjord trains its AOT cache on the first server start after a build ({@code
+     * -XX:AOTCacheOutput}); the JVM writes the cache when it exits, however it exits. Only a run
+     * that got as far as serving has been through the server's start-up paths, so such a run says
+     * so with a marker beside the output, and bin/fjord adopts only marked caches: a start that
+     * failed (a port in use, a bad option) would leave a cache of little more than the option
+     * parser, and every later start would use it until the next build.
+     */
+    static void markAotTrainingServed(List<String> jvmArgs) {
+        for (String arg : jvmArgs) {
+            if (arg.startsWith("-XX:AOTCacheOutput=")) {
+                Path marker = Path.of(arg.substring("-XX:AOTCacheOutput=".length()) + AOT_SERVED_SUFFIX);
+                try {
+                    Files.writeString(marker, "");
+                } catch (IOException e) {
+                    log.warn("cannot mark the AOT training run as served ({}): {}", marker, e.toString());
+                }
+            }
+        }
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fjord.broker.ClusterConfig;
 import io.fjord.raft.RaftNodeConfig;
+import java.util.List;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +33,15 @@ class ServerCommandTest {
         assertThat(ServerCommand.refusedHost(" ")).contains("empty");
         assertThat(ServerCommand.refusedHost("10.1.2.3")).isNull();
         assertThat(ServerCommand.refusedHost("broker-1.example")).isNull();
+    }
+
+    @Test
+    void shouldMarkOnlyTheAotCacheOutputItWasGiven(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path output = dir.resolve("fjord-server.aot.123.tmp");
+        ServerCommand.markAotTrainingServed(List.of("-Xmx1g", "-XX:AOTCacheOutput=" + output, "-Dx=y"));
+        assertThat(dir.resolve("fjord-server.aot.123.tmp.served")).exists();
+        ServerCommand.markAotTrainingServed(List.of("-Xmx1g"));
+        assertThat(dir.toFile().list()).containsExactly("fjord-server.aot.123.tmp.served");
     }
 
     @Test
