@@ -696,10 +696,9 @@ public final class Broker implements AutoCloseable {
         long now = System.currentTimeMillis();
         List<Integer> live = new ArrayList<>();
         view.liveBrokers(now, config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
-        long viewNow = view.clockMs(now);
         Set<Integer> gone = new HashSet<>();
         for (ClusterState.BrokerInfo b : view.brokers.values()) {
-            if (viewNow - b.heartbeatMs() > config.cluster().replaceAfterMs()) {
+            if (view.silentMs(b, now) > config.cluster().replaceAfterMs()) {
                 gone.add(b.id());
             }
         }

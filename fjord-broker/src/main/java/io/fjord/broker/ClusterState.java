@@ -265,14 +265,22 @@ final class ClusterState {
      * brokers; 1 are live" right after a new metadata leader took over).
      */
     List<BrokerInfo> liveBrokers(long wallMs, long leaseMs) {
-        long now = clockMs(wallMs);
-        long resumed = resumedAtMs;
         List<BrokerInfo> out = new ArrayList<>();
         for (BrokerInfo b : brokers.values()) {
-            if (now - Math.max(b.heartbeatMs(), resumed) <= leaseMs) {
+            if (silentMs(b, wallMs) <= leaseMs) {
                 out.add(b);
             }
         }
         return out;
+    }
+
+    /**
+     * How long {@code b} has been silent by this view's clock, counted from the last outage's end
+     * at the earliest (see {@link #liveBrokers}). The controller replaces the replicas of nodes
+     * silent for long; after an outage longer than that, it must not take every node whose
+     * heartbeat has not landed yet for gone.
+     */
+    long silentMs(BrokerInfo b, long wallMs) {
+        return clockMs(wallMs) - Math.max(b.heartbeatMs(), resumedAtMs);
     }
 }

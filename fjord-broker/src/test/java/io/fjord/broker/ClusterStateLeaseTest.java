@@ -63,6 +63,9 @@ class ClusterStateLeaseTest {
             heartbeat(s, 2, t - 300);
             heartbeat(s, 3, t);
         }
+        assertThat(s.silentMs(s.brokers.get(1), 117_000))
+                .as("node 1 silent since the resumption")
+                .isEqualTo(6_400);
         assertThat(live(s, 117_000))
                 .as("node 1 never heartbeat again: expired a lease after")
                 .containsExactly(2, 3);
