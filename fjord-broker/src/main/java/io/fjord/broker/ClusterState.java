@@ -65,6 +65,8 @@ final class ClusterState {
     private final long outageGapMs;
     /** The first heartbeat after the last such gap (Long.MIN_VALUE: none seen). */
     private volatile long resumedAtMs = Long.MIN_VALUE;
+    /** The newest heartbeat in {@link #brokers} (Long.MIN_VALUE: none); written by {@link #apply} only. */
+    private volatile long newestHeartbeatMs = Long.MIN_VALUE;
 
     /** @param outageGapMs see {@link #resumedAtMs}; half the broker lease is a good choice */
     ClusterState(long outageGapMs) {
@@ -84,13 +86,18 @@ final class ClusterState {
                 int id = Integer.parseInt(key.substring(BROKERS.length()));
                 if (put) {
                     BrokerInfo b = decodeBroker(id, e.kv().value());
-                    long newest = newestHeartbeatMs();
+                    long newest = newestHeartbeatMs;
                     if (newest != Long.MIN_VALUE && b.heartbeatMs() - newest > outageGapMs) {
                         resumedAtMs = b.heartbeatMs();
                     }
                     brokers.put(id, b);
+                    newestHeartbeatMs = Math.max(newest, b.heartbeatMs());
                 } else {
                     brokers.remove(id);
+                    newestHeartbeatMs = brokers.values().stream()
+                            .mapToLong(BrokerInfo::heartbeatMs)
+                            .max()
+                            .orElse(Long.MIN_VALUE);
                 }
             } else if (key.startsWith(TOPICS)) {
                 String name = key.substring(TOPICS.length());
@@ -243,16 +250,8 @@ final class ClusterState {
      * so a node that stops heartbeating expires that much later than by the wall clock.
      */
     long clockMs(long wallMs) {
-        long newest = newestHeartbeatMs();
+        long newest = newestHeartbeatMs;
         return newest == Long.MIN_VALUE ? wallMs : Math.min(wallMs, newest);
-    }
-
-    private long newestHeartbeatMs() {
-        long newest = Long.MIN_VALUE;
-        for (BrokerInfo b : brokers.values()) {
-            newest = Math.max(newest, b.heartbeatMs());
-        }
-        return newest;
     }
 
     /**

@@ -12,8 +12,7 @@ class ClusterStateLeaseTest {
     private static ClusterState view(long... heartbeats) {
         ClusterState s = new ClusterState(3_000);
         for (int i = 0; i < heartbeats.length; i++) {
-            s.brokers.put(
-                    i + 1, new ClusterState.BrokerInfo(i + 1, "10.0.0." + (i + 1), 9092, "", "", 0, heartbeats[i]));
+            heartbeat(s, i + 1, heartbeats[i]);
         }
         return s;
     }
@@ -69,6 +68,15 @@ class ClusterStateLeaseTest {
         assertThat(live(s, 117_000))
                 .as("node 1 never heartbeat again: expired a lease after")
                 .containsExactly(2, 3);
+    }
+
+    @Test
+    void aDeregisteredNodeNoLongerSetsTheClock() {
+        ClusterState s = view(100_000, 105_000);
+        s.apply(new io.fjord.raft.kv.WatchEvent(
+                io.fjord.raft.kv.WatchEvent.Type.DELETE,
+                new io.fjord.raft.kv.KeyValue(ClusterState.BROKERS + 2, new byte[0], 1, 2, 0)));
+        assertThat(s.clockMs(200_000)).isEqualTo(100_000);
     }
 
     private static void heartbeat(ClusterState s, int id, long ms) {

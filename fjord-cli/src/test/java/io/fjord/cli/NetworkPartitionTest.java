@@ -72,12 +72,7 @@ class NetworkPartitionTest {
     }
 
     private void produceThroughACut(String what, Victim chooser) throws Exception {
-        cluster = NetnsCluster.startOrSkip(dir, 3);
-        try (Admin admin = cluster.admin()) {
-            admin.createTopics(List.of(new NewTopic(TOPIC, PARTITIONS, (short) 3)))
-                    .all()
-                    .get(30, TimeUnit.SECONDS);
-        }
+        startWithTopic();
         try (SequencedProducer producer = new SequencedProducer(cluster.bootstrap(), TOPIC, PARTITIONS, 120_000);
                 Admin admin = cluster.admin()) {
             await("300 acknowledged records", 60, () -> producer.ackedCount() >= 300);
@@ -137,6 +132,94 @@ class NetworkPartitionTest {
             producer.assertEachSentRecordOnceInOrder(logs);
             ReplicaLog.assertReplicasAgree(TOPIC, PARTITIONS, logs, cluster.ids(), cluster::nodeDir);
             assertThat(cluster.isRunning(victim)).as("node %d runs", victim).isTrue();
+        }
+    }
+
+    /**
+     * The coordinator of a consumer group is cut off while one member consumes, committing after
+     * every poll, and a producer writes. The group's offsets partition gets a new leader, which
+     * coordinates the group from the offsets committed so far: a commit succeeds again, and in the
+     * end the member has read every acknowledged record (at least once: after a coordinator move
+     * a member may read again from its last commit) and commits the end of every partition.
+     */
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void shouldGoOnConsumingAndCommittingWhenTheGroupCoordinatorIsCutOff() throws Exception {
+        String group = "readers";
+        startWithTopic();
+        try (SequencedProducer producer = new SequencedProducer(cluster.bootstrap(), TOPIC, PARTITIONS, 120_000);
+                CommittingConsumer consumer = new CommittingConsumer(cluster.bootstrap(), group, TOPIC);
+                Admin admin = cluster.admin()) {
+            await("300 records consumed and committed", 60, () -> consumer.seen() >= 300 && consumer.commits() > 0);
+            int victim = admin.describeConsumerGroups(List.of(group))
+                    .all()
+                    .get(10, TimeUnit.SECONDS)
+                    .get(group)
+                    .coordinator()
+                    .id();
+            cluster.isolate(victim);
+            long cutNs = System.nanoTime();
+            log(
+                    "cut node %d (coordinator of group %s) off from the others after %d records read",
+                    victim, group, consumer.seen());
+            await("a commit after the cut", 90, () -> consumer.lastCommitNs() > cutNs);
+            log("the group commits again %d ms after the cut", msSince(cutNs));
+            long seenAfterCut = consumer.seen();
+            await("300 more records consumed during the cut", 60, () -> consumer.seen() >= seenAfterCut + 300);
+            cluster.heal();
+            producer.stop();
+            assertThat(producer.failures()).as("sends that failed").isEmpty();
+            Map<Integer, java.util.Set<Long>> acked = new java.util.HashMap<>();
+            for (int p = 0; p < PARTITIONS; p++) {
+                acked.put(
+                        p,
+                        producer.acks(p).stream()
+                                .map(SequencedProducer.Ack::seq)
+                                .collect(java.util.stream.Collectors.toSet()));
+            }
+            await("every acknowledged record consumed", 60, () -> consumer.hasSeenAll(acked));
+            Map<Integer, Long> ends = new java.util.HashMap<>();
+            for (int p = 0; p < PARTITIONS; p++) {
+                ends.put(p, (long) producer.acks(p).size());
+            }
+            await(
+                    "the group's committed offsets at the end of every partition",
+                    60,
+                    () -> committed(admin, group).equals(ends));
+            assertThat(consumer.failure())
+                    .as("the consumer's unexpected failure")
+                    .isNull();
+            log(
+                    "read %d records (%d again after a coordinator move), %d commits, %d commits failed",
+                    consumer.seen(),
+                    consumer.seen()
+                            - ends.values().stream().mapToLong(Long::longValue).sum(),
+                    consumer.commits(),
+                    consumer.failedCommits());
+        }
+    }
+
+    /** The group's committed offsets per partition of {@link #TOPIC}; empty when they cannot be read now. */
+    private static Map<Integer, Long> committed(Admin admin, String group) {
+        try {
+            Map<Integer, Long> out = new java.util.HashMap<>();
+            admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata()
+                    .get(10, TimeUnit.SECONDS)
+                    .forEach((tp, om) -> out.put(tp.partition(), om.offset()));
+            return out;
+        } catch (Exception e) {
+            return Map.of();
+        }
+    }
+
+    /** Three nodes and {@link #TOPIC}, with three replicas of each partition. */
+    private void startWithTopic() throws Exception {
+        cluster = NetnsCluster.startOrSkip(dir, 3);
+        try (Admin admin = cluster.admin()) {
+            admin.createTopics(List.of(new NewTopic(TOPIC, PARTITIONS, (short) 3)))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
         }
     }
 
