@@ -455,8 +455,21 @@ public final class Broker implements AutoCloseable {
         return kv.put(ClusterState.BROKERS + config.nodeId(), ClusterState.encodeBroker(me));
     }
 
+    /** The metadata leader this node saw at its last heartbeat (-1: none). Timer thread only. */
+    private int metaLeaderSeen = -1;
+
     private void heartbeatQuietly() {
         if (!closed) {
+            int leader = raft.metaLeader();
+            if (leader >= 0 && leader != metaLeaderSeen) {
+                // Other nodes' heartbeats reach the new leader only once their clients have given up
+                // on the old one, which can take longer than a lease: a new Kafka controller gives
+                // every broker a fresh session for the same reason.
+                if (metaLeaderSeen >= 0) {
+                    view.freshLeases();
+                }
+                metaLeaderSeen = leader;
+            }
             heartbeat().exceptionally(e -> {
                 log.warn("heartbeat failed: {}", e.toString());
                 return null;
@@ -693,12 +706,11 @@ public final class Broker implements AutoCloseable {
         if (moveInFlight.get() || isSingleVoter()) {
             return;
         }
-        long now = System.currentTimeMillis();
         List<Integer> live = new ArrayList<>();
-        view.liveBrokers(now, config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
+        view.liveBrokers(config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
         Set<Integer> gone = new HashSet<>();
         for (ClusterState.BrokerInfo b : view.brokers.values()) {
-            if (view.silentMs(b, now) > config.cluster().replaceAfterMs()) {
+            if (view.silentMs(b.id()) > config.cluster().replaceAfterMs()) {
                 gone.add(b.id());
             }
         }
@@ -918,8 +930,7 @@ public final class Broker implements AutoCloseable {
     /** Nodes whose lease is current, by id. */
     public List<NodeInfo> liveBrokers() {
         List<NodeInfo> out = new ArrayList<>();
-        for (ClusterState.BrokerInfo b :
-                view.liveBrokers(System.currentTimeMillis(), config.cluster().brokerLeaseMs())) {
+        for (ClusterState.BrokerInfo b : view.liveBrokers(config.cluster().brokerLeaseMs())) {
             out.add(new NodeInfo(b.id(), b.host(), b.port(), b.rack()));
         }
         if (out.stream().noneMatch(n -> n.id() == config.nodeId())) {
@@ -968,9 +979,8 @@ public final class Broker implements AutoCloseable {
                 term = l.term();
             }
         }
-        long now = System.currentTimeMillis();
         Set<Integer> live = new HashSet<>();
-        view.liveBrokers(now, config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
+        view.liveBrokers(config.cluster().brokerLeaseMs()).forEach(b -> live.add(b.id()));
         List<Integer> isr = members.stream().filter(live::contains).toList();
         if (leader >= 0 && !live.contains(leader) && leader != config.nodeId()) {
             leader = -1;
@@ -1110,8 +1120,7 @@ public final class Broker implements AutoCloseable {
                     CreateResult.INVALID_PARTITIONS, "partitions must be 1.." + PARTITIONS_MAX + ": " + partitions);
         }
         int rf = replicationFactor == -1 ? defaultReplicationFactor() : replicationFactor;
-        List<ClusterState.BrokerInfo> live =
-                view.liveBrokers(System.currentTimeMillis(), config.cluster().brokerLeaseMs());
+        List<ClusterState.BrokerInfo> live = view.liveBrokers(config.cluster().brokerLeaseMs());
         if (rf < 1 || rf > live.size()) {
             return Map.entry(
                     CreateResult.INVALID_REPLICATION_FACTOR,
@@ -1161,15 +1170,14 @@ public final class Broker implements AutoCloseable {
     }
 
     private String heartbeatAges() {
-        long now = view.clockMs(System.currentTimeMillis());
-        StringBuilder sb = new StringBuilder(" (last heartbeats:");
+        StringBuilder sb = new StringBuilder(" (silent for:");
         view.brokers
                 .values()
                 .forEach(b -> sb.append(" node ")
                         .append(b.id())
                         .append(' ')
-                        .append(now - b.heartbeatMs())
-                        .append(" ms ago"));
+                        .append(view.silentMs(b.id()))
+                        .append(" ms"));
         return sb.append(')').toString();
     }
 

@@ -12,6 +12,7 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.LongSupplier;
 
 /**
  * This node's view of the cluster metadata kept in the metadata service's KV, and the key layout
@@ -58,19 +59,41 @@ final class ClusterState {
     volatile long revision;
 
     /**
-     * A gap this long between the newest heartbeat in the view and the next one means no heartbeat
-     * reached the view for that long: the metadata group had no leader, or this replica was cut
-     * off from it.
+     * Leases. A node is heard from when its heartbeat record reaches this view, by this node's
+     * monotonic clock ({@link #heardMs}), not at the time the record carries: a heartbeat sent during
+     * a metadata election lands late but shows the node alive, and nodes' clocks need not agree.
+     * The view's clock is the time it last heard from anyone ({@link #lastHeardMs}), so it stops
+     * when nothing arrives: a replica cut off from the metadata group cannot tell dead nodes from
+     * its own isolation, and must not tell clients that every other node is gone (a client that
+     * believes that asks only this node from then on: found by NetworkPartitionTest). After a
+     * silence of {@link #outageGapMs} (the metadata group was electing, or this replica was cut
+     * off) every lease runs from the end of the silence at the earliest, as a new Kafka controller
+     * gives every broker a fresh session; otherwise the first heartbeat to land would make every
+     * node whose heartbeat is still on its way look gone. The broker does the same when it sees the
+     * metadata group change leaders ({@link #freshLeases}).
      */
     private final long outageGapMs;
-    /** The first heartbeat after the last such gap (Long.MIN_VALUE: none seen). */
-    private volatile long resumedAtMs = Long.MIN_VALUE;
-    /** The newest heartbeat in {@link #brokers} (Long.MIN_VALUE: none); written by {@link #apply} only. */
-    private volatile long newestHeartbeatMs = Long.MIN_VALUE;
 
-    /** @param outageGapMs see {@link #resumedAtMs}; half the broker lease is a good choice */
+    private final LongSupplier clock;
+    private final Map<Integer, Long> heardMs = new ConcurrentHashMap<>();
+    /** When the view last heard from any node (Long.MIN_VALUE: never); written by {@link #apply} only. */
+    private volatile long lastHeardMs = Long.MIN_VALUE;
+    /** When the view first heard from a node after its last silence (Long.MIN_VALUE: none). */
+    private volatile long resumedAtMs = Long.MIN_VALUE;
+
+    /** A view with leases on this JVM's monotonic clock; see {@link #ClusterState(long, LongSupplier)}. */
     ClusterState(long outageGapMs) {
+        this(outageGapMs, () -> System.nanoTime() / 1_000_000);
+    }
+
+    /**
+     * @param outageGapMs a silence this long ends every lease's count (see {@link #heardMs}); half
+     *     the broker lease is a good choice
+     * @param clock a monotonic clock in milliseconds
+     */
+    ClusterState(long outageGapMs, LongSupplier clock) {
         this.outageGapMs = outageGapMs;
+        this.clock = clock;
     }
 
     /** Applies one change to the view; returns what kind of key it was. */
@@ -85,19 +108,17 @@ final class ClusterState {
             } else if (key.startsWith(BROKERS)) {
                 int id = Integer.parseInt(key.substring(BROKERS.length()));
                 if (put) {
-                    BrokerInfo b = decodeBroker(id, e.kv().value());
-                    long newest = newestHeartbeatMs;
-                    if (newest != Long.MIN_VALUE && b.heartbeatMs() - newest > outageGapMs) {
-                        resumedAtMs = b.heartbeatMs();
+                    long now = clock.getAsLong();
+                    long last = lastHeardMs;
+                    if (last != Long.MIN_VALUE && now - last > outageGapMs) {
+                        resumedAtMs = now;
                     }
-                    brokers.put(id, b);
-                    newestHeartbeatMs = Math.max(newest, b.heartbeatMs());
+                    brokers.put(id, decodeBroker(id, e.kv().value()));
+                    heardMs.put(id, now);
+                    lastHeardMs = now;
                 } else {
                     brokers.remove(id);
-                    newestHeartbeatMs = brokers.values().stream()
-                            .mapToLong(BrokerInfo::heartbeatMs)
-                            .max()
-                            .orElse(Long.MIN_VALUE);
+                    heardMs.remove(id);
                 }
             } else if (key.startsWith(TOPICS)) {
                 String name = key.substring(TOPICS.length());
@@ -239,34 +260,20 @@ final class ClusterState {
                 Integer.parseInt(m.getOrDefault("removing", "-1")));
     }
 
-    /**
-     * The time this view has reached: its newest heartbeat, or {@code wallMs} when that is earlier
-     * or there is none. Leases are judged by it, not by the wall clock. A replica that stops hearing
-     * from the metadata group (cut off from the others, or the group has lost its quorum) receives no
-     * more heartbeats, so its clock stops and no lease expires in it: it cannot tell a dead node from
-     * its own isolation, and must not tell clients that every other node is gone (a client that
-     * believes that asks only this node from then on, found with a node cut off from the others by
-     * NetworkPartitionTest). A current view runs at most a heartbeat interval behind the wall clock,
-     * so a node that stops heartbeating expires that much later than by the wall clock.
-     */
-    long clockMs(long wallMs) {
-        long newest = newestHeartbeatMs;
-        return newest == Long.MIN_VALUE ? wallMs : Math.min(wallMs, newest);
+    /** Every lease runs from now at the earliest, as after a silence (see {@link #heardMs}). */
+    void freshLeases() {
+        resumedAtMs = clock.getAsLong();
     }
 
     /**
-     * Brokers whose lease is current at this view's clock ({@link #clockMs}) when the wall clock
-     * reads {@code wallMs}. After an outage (no heartbeat reached the view for {@code outageGapMs})
-     * every lease runs from the first heartbeat after it at the earliest, as a new Kafka controller
-     * gives every broker a fresh session: otherwise the first node whose heartbeat lands after a
-     * long outage would see every other node's lease run out at once, though their heartbeats are
-     * merely still on their way (found by NetworkPartitionTest: "replication factor 2 needs 2 live
-     * brokers; 1 are live" right after a new metadata leader took over).
+     * Brokers whose lease is current: heard from within {@code leaseMs} of the last time this view
+     * heard from anyone, counting from the end of the last silence at the earliest (see {@link
+     * #heardMs}).
      */
-    List<BrokerInfo> liveBrokers(long wallMs, long leaseMs) {
+    List<BrokerInfo> liveBrokers(long leaseMs) {
         List<BrokerInfo> out = new ArrayList<>();
         for (BrokerInfo b : brokers.values()) {
-            if (silentMs(b, wallMs) <= leaseMs) {
+            if (silentMs(b.id()) <= leaseMs) {
                 out.add(b);
             }
         }
@@ -274,12 +281,15 @@ final class ClusterState {
     }
 
     /**
-     * How long {@code b} has been silent by this view's clock, counted from the last outage's end
-     * at the earliest (see {@link #liveBrokers}). The controller replaces the replicas of nodes
-     * silent for long; after an outage longer than that, it must not take every node whose
-     * heartbeat has not landed yet for gone.
+     * How long node {@code id} has been silent by this view's clock, counted from the end of the
+     * last silence at the earliest (see {@link #heardMs}); the controller replaces the replicas of
+     * nodes silent for long. Long.MAX_VALUE for a node the view has no record of.
      */
-    long silentMs(BrokerInfo b, long wallMs) {
-        return clockMs(wallMs) - Math.max(b.heartbeatMs(), resumedAtMs);
+    long silentMs(int id) {
+        Long heard = heardMs.get(id);
+        if (heard == null) {
+            return Long.MAX_VALUE;
+        }
+        return lastHeardMs - Math.max(heard, resumedAtMs);
     }
 }

@@ -111,9 +111,7 @@ class ClusterReassignmentTest {
                 "three live nodes",
                 30_000,
                 () -> first.clusterView()
-                                .liveBrokers(
-                                        System.currentTimeMillis(),
-                                        first.config().cluster().brokerLeaseMs())
+                                .liveBrokers(first.config().cluster().brokerLeaseMs())
                                 .size()
                         == 3);
         return first;

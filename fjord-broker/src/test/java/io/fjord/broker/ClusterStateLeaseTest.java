@@ -2,92 +2,109 @@ package io.fjord.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fjord.raft.kv.KeyValue;
+import io.fjord.raft.kv.WatchEvent;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** Leases are judged by the view's own clock (its newest heartbeat), not by the wall clock. */
+/**
+ * Leases are judged by when this view hears from a node (its own monotonic clock), with the view's
+ * clock stopped while it hears from nobody, and a fresh lease for everyone after a silence.
+ */
 class ClusterStateLeaseTest {
     private static final long LEASE = 6_000;
 
-    private static ClusterState view(long... heartbeats) {
-        ClusterState s = new ClusterState(3_000);
-        for (int i = 0; i < heartbeats.length; i++) {
-            heartbeat(s, i + 1, heartbeats[i]);
+    private final AtomicLong now = new AtomicLong(1_000_000);
+    private final ClusterState view = new ClusterState(LEASE / 2, now::get);
+
+    private void heartbeat(int id, long carriedMs) {
+        view.apply(new WatchEvent(
+                WatchEvent.Type.PUT,
+                new KeyValue(
+                        ClusterState.BROKERS + id,
+                        ClusterState.encodeBroker(
+                                new ClusterState.BrokerInfo(id, "10.0.0." + id, 9092, "", "h", 1, carriedMs)),
+                        1,
+                        1,
+                        1)));
+    }
+
+    /** Nodes 1..n heartbeat once a second from now for {@code seconds} seconds; node {@code silent} does not. */
+    private void run(int n, int silent, int seconds) {
+        for (int s = 0; s < seconds; s++) {
+            now.addAndGet(1_000);
+            for (int id = 1; id <= n; id++) {
+                if (id != silent) {
+                    heartbeat(id, now.get());
+                }
+            }
         }
-        return s;
     }
 
-    private static List<Integer> live(ClusterState s, long wallMs) {
-        return s.liveBrokers(wallMs, LEASE).stream()
-                .map(ClusterState.BrokerInfo::id)
-                .toList();
-    }
-
-    @Test
-    void aViewThatStoppedHearingAnythingExpiresNobody() {
-        // Every heartbeat is a minute old: this replica has heard nothing since (cut off, or no quorum).
-        ClusterState s = view(100_000, 100_500, 99_800);
-        assertThat(live(s, 160_000)).containsExactly(1, 2, 3);
-        assertThat(s.clockMs(160_000)).isEqualTo(100_500);
+    private List<Integer> live() {
+        return view.liveBrokers(LEASE).stream().map(ClusterState.BrokerInfo::id).toList();
     }
 
     @Test
     void aCurrentViewExpiresTheNodeThatStoppedHeartbeating() {
-        ClusterState s = view(160_000, 159_200, 150_000);
-        assertThat(live(s, 160_300)).containsExactly(1, 2);
+        run(3, 0, 3);
+        run(3, 3, 6);
+        assertThat(live()).as("silent for exactly a lease").containsExactly(1, 2, 3);
+        run(3, 3, 1);
+        assertThat(live()).containsExactly(1, 2);
+        assertThat(view.silentMs(3)).isEqualTo(7_000);
     }
 
     @Test
-    void theClockNeverRunsAheadOfTheWallClock() {
-        // Node 1's clock is ahead of this machine's: its heartbeat does not expire the others early.
-        ClusterState s = view(200_000, 160_000);
-        assertThat(s.clockMs(160_500)).isEqualTo(160_500);
-        assertThat(live(s, 160_500)).containsExactly(1, 2);
-        assertThat(view().clockMs(42)).isEqualTo(42);
+    void aViewThatHearsFromNobodyExpiresNobody() {
+        run(3, 0, 3);
+        now.addAndGet(60_000); // cut off from the metadata group: nothing arrives for a minute
+        assertThat(live()).containsExactly(1, 2, 3);
     }
 
     @Test
-    void afterAnOutageEveryLeaseRunsFromTheFirstHeartbeatThatLands() {
-        ClusterState s = new ClusterState(3_000);
-        heartbeat(s, 1, 100_000);
-        heartbeat(s, 2, 100_300);
-        heartbeat(s, 3, 100_600);
-        // No heartbeat reaches the view for 10 s (a metadata election); then node 2's lands first.
-        heartbeat(s, 2, 110_600);
-        assertThat(live(s, 110_700))
-                .as("nodes 1 and 3 are given a lease from the resumption")
+    void afterASilenceEveryLeaseRunsFromItsEnd() {
+        run(3, 0, 3);
+        now.addAndGet(10_000); // a metadata election: no heartbeat lands for 10 s
+        heartbeat(2, now.get());
+        assertThat(live())
+                .as("nodes 1 and 3 get a lease from the end of the silence")
                 .containsExactly(1, 2, 3);
-        heartbeat(s, 3, 111_000);
-        for (long t = 112_000; t <= 117_000; t += 1_000) {
-            heartbeat(s, 2, t - 300);
-            heartbeat(s, 3, t);
-        }
-        assertThat(s.silentMs(s.brokers.get(1), 117_000))
-                .as("node 1 silent since the resumption")
-                .isEqualTo(6_400);
-        assertThat(live(s, 117_000))
-                .as("node 1 never heartbeat again: expired a lease after")
+        run(3, 1, 7);
+        assertThat(live())
+                .as("node 1 never heartbeat again: expired a lease later")
                 .containsExactly(2, 3);
     }
 
     @Test
-    void aDeregisteredNodeNoLongerSetsTheClock() {
-        ClusterState s = view(100_000, 105_000);
-        s.apply(new io.fjord.raft.kv.WatchEvent(
-                io.fjord.raft.kv.WatchEvent.Type.DELETE,
-                new io.fjord.raft.kv.KeyValue(ClusterState.BROKERS + 2, new byte[0], 1, 2, 0)));
-        assertThat(s.clockMs(200_000)).isEqualTo(100_000);
+    void freshLeasesGiveEveryNodeALeaseFromNow() {
+        run(3, 0, 3);
+        run(3, 1, 4); // node 1's heartbeats are stuck on the old metadata leader
+        view.freshLeases(); // a new leader
+        run(3, 1, 5);
+        assertThat(live())
+                .as("node 1 silent 9 s, but only 5 s since the new leader")
+                .containsExactly(1, 2, 3);
+        run(3, 1, 2);
+        assertThat(live()).containsExactly(2, 3);
     }
 
-    private static void heartbeat(ClusterState s, int id, long ms) {
-        s.apply(new io.fjord.raft.kv.WatchEvent(
-                io.fjord.raft.kv.WatchEvent.Type.PUT,
-                new io.fjord.raft.kv.KeyValue(
-                        ClusterState.BROKERS + id,
-                        ClusterState.encodeBroker(
-                                new ClusterState.BrokerInfo(id, "10.0.0." + id, 9092, "", "h", 1, ms)),
-                        1,
-                        1,
-                        1)));
+    @Test
+    void aLateHeartbeatShowsTheNodeAliveWhateverTimeItCarries() {
+        run(3, 0, 3);
+        run(3, 3, 5);
+        heartbeat(3, now.get() - 60_000); // sent long ago by its clock (skewed, or retried): heard now
+        run(3, 3, 5);
+        assertThat(live()).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aDeregisteredNodeIsNotLive() {
+        run(3, 0, 3);
+        view.apply(
+                new WatchEvent(WatchEvent.Type.DELETE, new KeyValue(ClusterState.BROKERS + 2, new byte[0], 1, 2, 0)));
+        assertThat(live()).containsExactly(1, 3);
+        assertThat(view.silentMs(2)).isEqualTo(Long.MAX_VALUE);
     }
 }

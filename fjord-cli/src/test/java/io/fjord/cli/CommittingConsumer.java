@@ -63,11 +63,12 @@ final class CommittingConsumer implements AutoCloseable {
                     seen.incrementAndGet();
                 }
                 if (!records.isEmpty()) {
+                    long startNs = System.nanoTime();
                     try {
                         consumer.commitSync();
                         commits.incrementAndGet();
-                        lastCommitNs.set(System.nanoTime());
-                    } catch (KafkaException e) {
+                        lastCommitNs.set(startNs);
+                    } catch (KafkaException e) { // retried with the next poll's commit
                         if (e instanceof WakeupException) {
                             throw e;
                         }
@@ -97,7 +98,7 @@ final class CommittingConsumer implements AutoCloseable {
         return failedCommits.get();
     }
 
-    /** When the last commit succeeded ({@link System#nanoTime}); Long.MIN_VALUE before the first. */
+    /** When the last commit that succeeded was started ({@link System#nanoTime}); Long.MIN_VALUE before the first. */
     long lastCommitNs() {
         return lastCommitNs.get();
     }

@@ -110,10 +110,11 @@ class NetworkPartitionTest {
                 }
             });
             log("nodes %s count only themselves as live %d ms after the cut", majority, msSince(cutNs));
-            try (Admin admin2 = ClusterProcesses.admin(viaMajority)) {
+            // A client with Kafka's default timeouts (30 s requests, 60 s calls), as an operator's.
+            try (Admin admin2 = Admin.create(Map.of("bootstrap.servers", viaMajority))) {
                 admin2.createTopics(List.of(new NewTopic("created-during-the-cut", 1, (short) 2)))
                         .all()
-                        .get(30, TimeUnit.SECONDS);
+                        .get(90, TimeUnit.SECONDS);
             }
             log("a topic created through nodes %s %d ms after the cut", majority, msSince(cutNs));
             long ackedAfterCut = producer.ackedCount();
