@@ -142,13 +142,7 @@ final class ClusterProcesses implements AutoCloseable {
         long pid = cluster.process(id)
                 .orElseThrow(() -> new IllegalStateException("node " + id + " is not running"))
                 .pid();
-        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid))
-                .redirectErrorStream(true)
-                .start();
-        String output = new String(kill.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-            throw new IllegalStateException("kill -" + signal + " " + pid + " failed: " + output);
-        }
+        Commands.must("kill", "-" + signal, Long.toString(pid));
     }
 
     /** SIGTERM to node {@code id}, waiting for its clean close. */

@@ -34,7 +34,6 @@ import org.junit.jupiter.api.Assumptions;
 final class NetnsCluster implements AutoCloseable {
     static final int KAFKA_PORT = 9092;
     static final int RAFT_PORT = 10092;
-    private static final long COMMAND_TIMEOUT_MS = 10_000;
 
     private final Path dir;
     private final int nodes;
@@ -57,7 +56,8 @@ final class NetnsCluster implements AutoCloseable {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         String prefix = "fj" + Integer.toHexString(0x10000 + r.nextInt(0xf0000));
         String subnet = null;
-        String routes = run("ip", "-4", "route", "show", "table", "all").output;
+        String routes =
+                Commands.run("ip", "-4", "route", "show", "table", "all").output();
         for (int attempt = 0; attempt < 50 && subnet == null; attempt++) {
             String candidate = "10." + r.nextInt(100, 250) + "." + r.nextInt(1, 250);
             if (!routes.contains(candidate + ".")) {
@@ -89,27 +89,28 @@ final class NetnsCluster implements AutoCloseable {
 
     private void setUpNetwork() throws IOException, InterruptedException {
         String br = prefix + "br";
-        Result made = run("ip", "link", "add", br, "type", "bridge");
-        if (made.exitCode != 0) {
+        Commands.Result made = Commands.run("ip", "link", "add", br, "type", "bridge");
+        if (made.exitCode() != 0) {
             Assumptions.abort("network partition test skipped: it creates network namespaces and a bridge, and so"
-                    + " must run as root with iproute2; `ip link add` said: " + made.output.strip());
+                    + " must run as root with iproute2; `ip link add` said: "
+                    + made.output().strip());
         }
         bridge = true;
-        must("ip", "addr", "add", subnet + ".254/24", "dev", br);
-        must("ip", "link", "set", br, "up");
+        Commands.must("ip", "addr", "add", subnet + ".254/24", "dev", br);
+        Commands.must("ip", "link", "set", br, "up");
         for (int id = 1; id <= nodes; id++) {
             String ns = namespace(id);
-            must("ip", "netns", "add", ns);
+            Commands.must("ip", "netns", "add", ns);
             namespaces.add(ns);
             String host = prefix + "h" + id;
             String inside = prefix + "n" + id;
-            must("ip", "link", "add", host, "type", "veth", "peer", "name", inside);
-            must("ip", "link", "set", inside, "netns", ns);
-            must("ip", "link", "set", host, "master", br);
-            must("ip", "link", "set", host, "up");
-            must("ip", "netns", "exec", ns, "ip", "addr", "add", address(id) + "/24", "dev", inside);
-            must("ip", "netns", "exec", ns, "ip", "link", "set", inside, "up");
-            must("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+            Commands.must("ip", "link", "add", host, "type", "veth", "peer", "name", inside);
+            Commands.must("ip", "link", "set", inside, "netns", ns);
+            Commands.must("ip", "link", "set", host, "master", br);
+            Commands.must("ip", "link", "set", host, "up");
+            Commands.must("ip", "netns", "exec", ns, "ip", "addr", "add", address(id) + "/24", "dev", inside);
+            Commands.must("ip", "netns", "exec", ns, "ip", "link", "set", inside, "up");
+            Commands.must("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
         }
     }
 
@@ -216,8 +217,8 @@ final class NetnsCluster implements AutoCloseable {
 
     /** Drops all traffic between nodes {@code a} and {@code b}, both ways. */
     void cut(int a, int b) throws IOException, InterruptedException {
-        must("ip", "netns", "exec", namespace(a), "ip", "route", "add", "blackhole", address(b) + "/32");
-        must("ip", "netns", "exec", namespace(b), "ip", "route", "add", "blackhole", address(a) + "/32");
+        Commands.must("ip", "netns", "exec", namespace(a), "ip", "route", "add", "blackhole", address(b) + "/32");
+        Commands.must("ip", "netns", "exec", namespace(b), "ip", "route", "add", "blackhole", address(a) + "/32");
         cuts.add(a + "-" + b);
     }
 
@@ -235,8 +236,8 @@ final class NetnsCluster implements AutoCloseable {
         for (String cut : List.copyOf(cuts)) {
             int a = Integer.parseInt(cut.substring(0, cut.indexOf('-')));
             int b = Integer.parseInt(cut.substring(cut.indexOf('-') + 1));
-            must("ip", "netns", "exec", namespace(a), "ip", "route", "del", "blackhole", address(b) + "/32");
-            must("ip", "netns", "exec", namespace(b), "ip", "route", "del", "blackhole", address(a) + "/32");
+            Commands.must("ip", "netns", "exec", namespace(a), "ip", "route", "del", "blackhole", address(b) + "/32");
+            Commands.must("ip", "netns", "exec", namespace(b), "ip", "route", "del", "blackhole", address(a) + "/32");
             cuts.remove(cut);
         }
     }
@@ -284,37 +285,12 @@ final class NetnsCluster implements AutoCloseable {
 
     private static void quietly(List<String> failures, String... command) {
         try {
-            Result r = run(command);
-            if (r.exitCode != 0) {
-                failures.add(String.join(" ", command) + ": " + r.output.strip());
+            Commands.Result r = Commands.run(command);
+            if (r.exitCode() != 0) {
+                failures.add(String.join(" ", command) + ": " + r.output().strip());
             }
         } catch (IOException | InterruptedException e) {
             failures.add(String.join(" ", command) + ": " + e);
         }
-    }
-
-    private static void must(String... command) throws IOException, InterruptedException {
-        Result r = run(command);
-        if (r.exitCode != 0) {
-            throw new IOException(String.join(" ", command) + " exited with " + r.exitCode + ": " + r.output.strip());
-        }
-    }
-
-    private record Result(int exitCode, String output) {}
-
-    private static Result run(String... command) throws IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            return new Result(-1, "cannot run " + command[0] + ": " + e.getMessage());
-        }
-        p.getOutputStream().close();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(COMMAND_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(String.join(" ", command) + " did not finish in " + COMMAND_TIMEOUT_MS + " ms");
-        }
-        return new Result(p.exitValue(), output);
     }
 }

@@ -499,6 +499,11 @@ public final class RaftNode implements AutoCloseable {
     /** Waits for {@code gid}'s member to be closed, then takes it off this server, keeping its storage. */
     private void removeKeepingStorage(RaftGroupId gid) throws IOException {
         awaitClosed(gid);
+        removeClosedKeepingStorage(gid);
+    }
+
+    /** Takes {@code gid}'s member, closed already, off this server, keeping its storage. */
+    private void removeClosedKeepingStorage(RaftGroupId gid) throws IOException {
         server.groupManagement(GroupManagementRequest.newRemove(
                 clientId, server.getId(), callIds.incrementAndGet(), gid, false, false));
     }
@@ -576,7 +581,7 @@ public final class RaftNode implements AutoCloseable {
             if (hasGroup(META_GROUP)) {
                 awaitClosed(META_GROUP); // the apply thread has stopped: what is applied stays put
                 meta.snapshotApplied();
-                removeKeepingStorage(META_GROUP);
+                removeClosedKeepingStorage(META_GROUP);
             }
             RaftClientReply reply = server.groupManagement(
                     GroupManagementRequest.newAdd(clientId, server.getId(), callIds.incrementAndGet(), group, false));
