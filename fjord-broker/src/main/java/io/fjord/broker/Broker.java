@@ -84,6 +84,9 @@ public final class Broker implements AutoCloseable {
     private final ExecutorService clusterThread;
     private final AtomicBoolean reconcileQueued = new AtomicBoolean();
     private final ExecutorService controllerThread;
+    /** The log cleaner: compaction passes, never interrupted (an interrupt would close shared file channels). */
+    private final ScheduledExecutorService cleaner;
+
     private final AtomicBoolean moveInFlight = new AtomicBoolean();
     private final Object producerIdLock = new Object();
     private long producerIdNext;
@@ -124,6 +127,7 @@ public final class Broker implements AutoCloseable {
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("fjord-housekeeping"));
         this.clusterThread = Executors.newSingleThreadExecutor(daemon("fjord-cluster"));
         this.controllerThread = Executors.newSingleThreadExecutor(daemon("fjord-controller"));
+        this.cleaner = Executors.newSingleThreadScheduledExecutor(daemon("fjord-cleaner"));
         RaftNode node = null;
         try {
             node = RaftNode.start(raftConfig(config), this::newPartitionGroup);
@@ -143,6 +147,7 @@ public final class Broker implements AutoCloseable {
             }
             logs.close(); // release the data directory's lock: a failed start must not hold it
             timer.shutdownNow();
+            cleaner.shutdownNow(); // nothing scheduled on it yet
             clusterThread.shutdownNow();
             controllerThread.shutdownNow();
             throw e;
@@ -329,6 +334,7 @@ public final class Broker implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::scheduleReconcile, 1000, 1000, TimeUnit.MILLISECONDS);
         long interval = config.housekeepingIntervalMs();
         timer.scheduleWithFixedDelay(this::housekeeping, interval, interval, TimeUnit.MILLISECONDS);
+        cleaner.scheduleWithFixedDelay(this::clean, interval, interval, TimeUnit.MILLISECONDS);
         if (isSingleVoter()) {
             // A cluster of one: be ready to take writes when open returns.
             awaitView("the offsets topic", deadline, () -> view.topics.containsKey(GroupCoordinator.OFFSETS_TOPIC));
@@ -1369,6 +1375,19 @@ public final class Broker implements AutoCloseable {
         return raft.submitRemote(groupNo, members, header, data);
     }
 
+    private void clean() {
+        for (PartitionGroup g : partitionGroups.values()) {
+            if (closed) {
+                return;
+            }
+            try {
+                g.clean(System.currentTimeMillis());
+            } catch (RuntimeException e) {
+                log.error("group {}: log cleaning failed: {}", g.groupNo(), e.toString());
+            }
+        }
+    }
+
     private void housekeeping() {
         long nowMs = System.currentTimeMillis();
         for (PartitionGroup g : partitionGroups.values()) {
@@ -1394,6 +1413,14 @@ public final class Broker implements AutoCloseable {
             groups.close();
         }
         timer.shutdownNow();
+        cleaner.shutdown(); // no interrupt: a pass ends, then the logs close
+        try {
+            if (!cleaner.awaitTermination(60, TimeUnit.SECONDS)) {
+                log.warn("a log-cleaner pass is still running after 60 s; closing the logs anyway");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         clusterThread.shutdownNow();
         controllerThread.shutdownNow();
         AutoCloseable w = watch;

@@ -3,6 +3,7 @@ package io.fjord.broker;
 import io.fjord.broker.GroupJournal.Written;
 import io.fjord.raft.ReplicatedStateMachine;
 import io.fjord.storage.AppendResult;
+import io.fjord.storage.LogCleaner;
 import io.fjord.storage.LogConfig;
 import io.fjord.storage.LogManager;
 import io.fjord.storage.LogSlice;
@@ -828,7 +829,7 @@ final class PartitionGroup implements ReplicatedStateMachine {
                     throw new IOException("group " + groupNo + ": " + id + ": install read at " + next
                             + " got no batch starting there");
                 }
-                if (pl.appendAhead(batches) instanceof AppendResult.Rejected rejected) {
+                if (pl.appendStoredAhead(batches) instanceof AppendResult.Rejected rejected) {
                     throw new IOException("group " + groupNo + ": " + id + ": copied batches refused: " + rejected);
                 }
                 r.commitTo(pl.logEndOffset());
@@ -908,6 +909,57 @@ final class PartitionGroup implements ReplicatedStateMachine {
                 s.replica().writeProducerSnapshot(producers); // fsyncs: not under the lock
             }
         }
+    }
+
+    /**
+     * One log-cleaner pass over each compacted partition of the group that is due (docs/architecture.md,
+     * "Compaction"). The copies are written without the partition's lock and swapped in under it.
+     * Never below what a Raft follower may still ask this replica for: an entry not yet covered by a
+     * checkpoint is read back from the partition log as written. On the broker's cleaner thread.
+     */
+    void clean(long nowMs) {
+        for (Map.Entry<PartitionId, Slot> e : slots.entrySet()) {
+            Slot slot = e.getValue();
+            LocalReplica r = slot.replica();
+            PartitionLog pl = r.partitionLog();
+            if (!pl.config().cleanup().compact()) {
+                continue;
+            }
+            long bound = Math.min(firstOffsetRaftMayRead(e.getKey(), slot.topicId()), pl.highWatermark());
+            try {
+                LogCleaner.Pass pass = LogCleaner.prepare(pl, bound, nowMs);
+                if (pass == null) {
+                    continue;
+                }
+                long freed;
+                synchronized (r) {
+                    if (slots.get(e.getKey()) != slot) {
+                        pass.discard();
+                        continue;
+                    }
+                    freed = pl.swapCleaned(pass);
+                }
+                log.info(
+                        "{}: cleaned {} of the segments up to offset {} ({} bytes read, {} freed)",
+                        e.getKey(),
+                        pass.segments(),
+                        pass.cleanedTo(),
+                        pass.bytesRead(),
+                        freed);
+            } catch (RuntimeException ex) {
+                log.warn("{}: log cleaning failed, will try again: {}", e.getKey(), ex.toString());
+            }
+        }
+    }
+
+    /** The lowest offset of this partition that an entry still in {@link #written} refers to. */
+    private long firstOffsetRaftMayRead(PartitionId id, UUID topicId) {
+        for (Written w : written.values()) { // by Raft index, so by offset within a partition
+            if (w.stored() && w.partition().equals(id) && w.topicId().equals(topicId)) {
+                return w.base();
+            }
+        }
+        return Long.MAX_VALUE;
     }
 
     void updateConfig(PartitionId id, LogConfig config) {

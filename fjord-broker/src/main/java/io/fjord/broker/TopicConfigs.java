@@ -20,11 +20,17 @@ public final class TopicConfigs {
     public static final String INDEX_INTERVAL_BYTES = "index.interval.bytes";
     public static final String FLUSH_MESSAGES = "flush.messages";
     public static final String FLUSH_MS = "flush.ms";
+    public static final String MIN_CLEANABLE_DIRTY_RATIO = "min.cleanable.dirty.ratio";
+    public static final String MIN_COMPACTION_LAG_MS = "min.compaction.lag.ms";
+    public static final String MAX_COMPACTION_LAG_MS = "max.compaction.lag.ms";
+    public static final String DELETE_RETENTION_MS = "delete.retention.ms";
+    /** Only CreateTime (the producer's timestamps are kept), which Kafka Streams asks for explicitly. */
+    public static final String MESSAGE_TIMESTAMP_TYPE = "message.timestamp.type";
 
     /** Every supported config with its default as text, in a stable order (DescribeConfigs). */
     public static Map<String, String> defaults(LogConfig d) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put(CLEANUP_POLICY, "delete");
+        m.put(CLEANUP_POLICY, d.cleanup().policy());
         m.put(RETENTION_MS, Long.toString(d.retentionMs()));
         m.put(RETENTION_BYTES, Long.toString(d.retentionBytes()));
         m.put(SEGMENT_BYTES, Integer.toString(d.segmentBytes()));
@@ -33,6 +39,11 @@ public final class TopicConfigs {
         m.put(INDEX_INTERVAL_BYTES, Integer.toString(d.indexIntervalBytes()));
         m.put(FLUSH_MESSAGES, Long.toString(d.flushIntervalBatches()));
         m.put(FLUSH_MS, Long.toString(d.flushIntervalMs()));
+        m.put(MIN_CLEANABLE_DIRTY_RATIO, Double.toString(d.cleanup().minCleanableDirtyRatio()));
+        m.put(MIN_COMPACTION_LAG_MS, Long.toString(d.cleanup().minCompactionLagMs()));
+        m.put(MAX_COMPACTION_LAG_MS, Long.toString(d.cleanup().maxCompactionLagMs()));
+        m.put(DELETE_RETENTION_MS, Long.toString(d.cleanup().deleteRetentionMs()));
+        m.put(MESSAGE_TIMESTAMP_TYPE, "CreateTime");
         return m;
     }
 
@@ -51,8 +62,26 @@ public final class TopicConfigs {
                 return "topic config " + key + " is not supported by Fjord";
             }
             if (key.equals(CLEANUP_POLICY)) {
-                if (!value.equals("delete")) {
-                    return "cleanup.policy=" + value + " is not supported: Fjord has no log compaction yet; use delete";
+                if (policy(value) == null) {
+                    return "cleanup.policy must be delete, compact or compact,delete: " + value;
+                }
+                continue;
+            }
+            if (key.equals(MESSAGE_TIMESTAMP_TYPE)) {
+                if (!value.trim().equals("CreateTime")) {
+                    return "message.timestamp.type=" + value + " is not supported: Fjord keeps the producer's"
+                            + " timestamps (CreateTime)";
+                }
+                continue;
+            }
+            if (key.equals(MIN_CLEANABLE_DIRTY_RATIO)) {
+                try {
+                    double r = Double.parseDouble(value.trim());
+                    if (!(r >= 0 && r <= 1)) {
+                        return "min.cleanable.dirty.ratio must be between 0 and 1: " + value;
+                    }
+                } catch (NumberFormatException ex) {
+                    return "min.cleanable.dirty.ratio must be a number: " + value;
                 }
                 continue;
             }
@@ -104,6 +133,53 @@ public final class TopicConfigs {
         if (get.apply(FLUSH_MS) != null) {
             c = c.withFlushEveryMs(Long.parseLong(get.apply(FLUSH_MS).trim()));
         }
-        return c;
+        LogConfig.Cleanup cleanup = c.cleanup();
+        if (get.apply(CLEANUP_POLICY) != null) {
+            boolean[] p = policy(get.apply(CLEANUP_POLICY));
+            cleanup = cleanup.withPolicy(p[0], p[1]);
+        }
+        if (get.apply(MIN_CLEANABLE_DIRTY_RATIO) != null) {
+            cleanup = cleanup.withMinCleanableDirtyRatio(
+                    Double.parseDouble(get.apply(MIN_CLEANABLE_DIRTY_RATIO).trim()));
+        }
+        if (get.apply(MIN_COMPACTION_LAG_MS) != null) {
+            cleanup = cleanup.withMinCompactionLagMs(
+                    Long.parseLong(get.apply(MIN_COMPACTION_LAG_MS).trim()));
+        }
+        if (get.apply(MAX_COMPACTION_LAG_MS) != null) {
+            cleanup = cleanup.withMaxCompactionLagMs(
+                    Long.parseLong(get.apply(MAX_COMPACTION_LAG_MS).trim()));
+        }
+        if (get.apply(DELETE_RETENTION_MS) != null) {
+            cleanup = cleanup.withDeleteRetentionMs(
+                    Long.parseLong(get.apply(DELETE_RETENTION_MS).trim()));
+        }
+        return c.withCleanup(cleanup);
+    }
+
+    /** Whether a topic with these configs is compacted ({@code cleanup.policy} names compact). */
+    public static boolean isCompacted(Map<String, String> configs) {
+        String v = configs.get(CLEANUP_POLICY);
+        boolean[] p = v == null ? null : policy(v);
+        return p != null && p[1];
+    }
+
+    /**
+     * {delete, compact} for a {@code cleanup.policy} value (a comma-separated list, as Kafka takes
+     * it), or null when it names anything else or nothing.
+     */
+    static boolean[] policy(String value) {
+        boolean delete = false;
+        boolean compact = false;
+        for (String part : value.split(",", -1)) {
+            switch (part.trim()) {
+                case "delete" -> delete = true;
+                case "compact" -> compact = true;
+                default -> {
+                    return null;
+                }
+            }
+        }
+        return delete || compact ? new boolean[] {delete, compact} : null;
     }
 }

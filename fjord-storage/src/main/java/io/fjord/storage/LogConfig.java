@@ -14,6 +14,7 @@ package io.fjord.storage;
  *     never by count
  * @param flushIntervalMs fsync when an append (or {@link PartitionLog#maybeFlush}) finds this much
  *     time has passed since the last fsync; {@link Long#MAX_VALUE} = never by time
+ * @param cleanup {@code cleanup.policy} and the compaction settings
  */
 public record LogConfig(
         int segmentBytes,
@@ -23,7 +24,8 @@ public record LogConfig(
         long retentionBytes,
         int maxBatchBytes,
         long flushIntervalBatches,
-        long flushIntervalMs) {
+        long flushIntervalMs,
+        Cleanup cleanup) {
 
     /** Kafka's defaults: 1 GiB segments, 7 days, 4 KiB index interval, no fsync (replication). */
     public static final LogConfig DEFAULT = new LogConfig(
@@ -34,7 +36,8 @@ public record LogConfig(
             -1,
             1024 * 1024 + 12,
             Long.MAX_VALUE,
-            Long.MAX_VALUE);
+            Long.MAX_VALUE,
+            Cleanup.DELETE);
 
     /** Smallest segment size accepted: a segment must hold at least a header. */
     public static final int SEGMENT_BYTES_MIN = 1024;
@@ -58,6 +61,109 @@ public record LogConfig(
         if (flushIntervalBatches <= 0 || flushIntervalMs < 0) {
             throw new IllegalArgumentException("flush intervals must be positive");
         }
+        if (cleanup == null) {
+            throw new IllegalArgumentException("cleanup must not be null");
+        }
+    }
+
+    /** The settings with {@code cleanup.policy=delete} (retention only). */
+    public LogConfig(
+            int segmentBytes,
+            long segmentMs,
+            int indexIntervalBytes,
+            long retentionMs,
+            long retentionBytes,
+            int maxBatchBytes,
+            long flushIntervalBatches,
+            long flushIntervalMs) {
+        this(
+                segmentBytes,
+                segmentMs,
+                indexIntervalBytes,
+                retentionMs,
+                retentionBytes,
+                maxBatchBytes,
+                flushIntervalBatches,
+                flushIntervalMs,
+                Cleanup.DELETE);
+    }
+
+    /**
+     * What happens to old records: deleted by retention ({@code delete}), compacted to the latest
+     * record per key ({@code compact}), or both. Names follow Kafka's topic configs.
+     *
+     * @param delete retention by time and size applies
+     * @param compact the log cleaner keeps only the latest record of each key
+     * @param minCleanableDirtyRatio clean when the bytes written since the last pass are at least
+     *     this share of the cleanable bytes ({@code min.cleanable.dirty.ratio})
+     * @param minCompactionLagMs a segment whose newest record is younger than this is not cleaned
+     * @param maxCompactionLagMs a segment older than this is cleaned whatever the dirty ratio
+     * @param deleteRetentionMs a tombstone stays at least this long after its segment was written
+     */
+    public record Cleanup(
+            boolean delete,
+            boolean compact,
+            double minCleanableDirtyRatio,
+            long minCompactionLagMs,
+            long maxCompactionLagMs,
+            long deleteRetentionMs) {
+        /** Kafka's defaults for a topic with {@code cleanup.policy=delete}. */
+        public static final Cleanup DELETE = new Cleanup(true, false, 0.5, 0, Long.MAX_VALUE, 24L * 60 * 60 * 1000);
+
+        public Cleanup {
+            if (!delete && !compact) {
+                throw new IllegalArgumentException("cleanup.policy needs delete, compact or both");
+            }
+            if (!(minCleanableDirtyRatio >= 0 && minCleanableDirtyRatio <= 1)) {
+                throw new IllegalArgumentException(
+                        "min.cleanable.dirty.ratio must be between 0 and 1: " + minCleanableDirtyRatio);
+            }
+            if (minCompactionLagMs < 0 || maxCompactionLagMs < 1 || deleteRetentionMs < 0) {
+                throw new IllegalArgumentException("compaction lags and delete.retention.ms must not be negative");
+            }
+            if (minCompactionLagMs > maxCompactionLagMs) {
+                throw new IllegalArgumentException("min.compaction.lag.ms must not exceed max.compaction.lag.ms");
+            }
+        }
+
+        public Cleanup withPolicy(boolean delete, boolean compact) {
+            return new Cleanup(
+                    delete, compact, minCleanableDirtyRatio, minCompactionLagMs, maxCompactionLagMs, deleteRetentionMs);
+        }
+
+        public Cleanup withMinCleanableDirtyRatio(double v) {
+            return new Cleanup(delete, compact, v, minCompactionLagMs, maxCompactionLagMs, deleteRetentionMs);
+        }
+
+        public Cleanup withMinCompactionLagMs(long v) {
+            return new Cleanup(delete, compact, minCleanableDirtyRatio, v, maxCompactionLagMs, deleteRetentionMs);
+        }
+
+        public Cleanup withMaxCompactionLagMs(long v) {
+            return new Cleanup(delete, compact, minCleanableDirtyRatio, minCompactionLagMs, v, deleteRetentionMs);
+        }
+
+        public Cleanup withDeleteRetentionMs(long v) {
+            return new Cleanup(delete, compact, minCleanableDirtyRatio, minCompactionLagMs, maxCompactionLagMs, v);
+        }
+
+        /** The policy as Kafka spells it. */
+        public String policy() {
+            return delete && compact ? "compact,delete" : compact ? "compact" : "delete";
+        }
+    }
+
+    public LogConfig withCleanup(Cleanup value) {
+        return new LogConfig(
+                segmentBytes,
+                segmentMs,
+                indexIntervalBytes,
+                retentionMs,
+                retentionBytes,
+                maxBatchBytes,
+                flushIntervalBatches,
+                flushIntervalMs,
+                value);
     }
 
     /**
@@ -77,7 +183,8 @@ public record LogConfig(
                 retentionBytes,
                 maxBatchBytes,
                 flushIntervalBatches,
-                flushIntervalMs);
+                flushIntervalMs,
+                cleanup);
     }
 
     public LogConfig withSegmentMs(long value) {
@@ -89,7 +196,8 @@ public record LogConfig(
                 retentionBytes,
                 maxBatchBytes,
                 flushIntervalBatches,
-                flushIntervalMs);
+                flushIntervalMs,
+                cleanup);
     }
 
     public LogConfig withIndexIntervalBytes(int value) {
@@ -101,7 +209,8 @@ public record LogConfig(
                 retentionBytes,
                 maxBatchBytes,
                 flushIntervalBatches,
-                flushIntervalMs);
+                flushIntervalMs,
+                cleanup);
     }
 
     public LogConfig withRetentionMs(long value) {
@@ -113,7 +222,8 @@ public record LogConfig(
                 retentionBytes,
                 maxBatchBytes,
                 flushIntervalBatches,
-                flushIntervalMs);
+                flushIntervalMs,
+                cleanup);
     }
 
     public LogConfig withRetentionBytes(long value) {
@@ -125,7 +235,8 @@ public record LogConfig(
                 value,
                 maxBatchBytes,
                 flushIntervalBatches,
-                flushIntervalMs);
+                flushIntervalMs,
+                cleanup);
     }
 
     public LogConfig withMaxBatchBytes(int value) {
@@ -137,7 +248,8 @@ public record LogConfig(
                 retentionBytes,
                 value,
                 flushIntervalBatches,
-                flushIntervalMs);
+                flushIntervalMs,
+                cleanup);
     }
 
     /** fsync after every {@code batches} appended batches. */
@@ -150,7 +262,8 @@ public record LogConfig(
                 retentionBytes,
                 maxBatchBytes,
                 batches,
-                flushIntervalMs);
+                flushIntervalMs,
+                cleanup);
     }
 
     /** fsync when {@code ms} have passed since the last fsync. */
@@ -163,6 +276,7 @@ public record LogConfig(
                 retentionBytes,
                 maxBatchBytes,
                 flushIntervalBatches,
-                ms);
+                ms,
+                cleanup);
     }
 }

@@ -50,6 +50,8 @@ public final class PartitionLog implements AutoCloseable {
     static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
     static final String LOG_START_FILE = "log-start-offset";
     static final String RECOVERY_POINT_FILE = "recovery-point";
+    /** Where the log cleaner's last pass ended (a {@link CheckpointFile}); for the dirty ratio. */
+    static final String CLEANER_OFFSET_FILE = "cleaner-offset";
 
     /** What readers may see: published after each change by the writer. */
     private record End(long nextOffset, long activeBaseOffset, int activeSizeBytes) {}
@@ -64,6 +66,9 @@ public final class PartitionLog implements AutoCloseable {
     private volatile End tail;
 
     private volatile long logStartOffset;
+    /** Where the log cleaner's last pass ended: bytes above it are "dirty". */
+    private volatile long cleanerOffset;
+
     private final java.util.concurrent.atomic.AtomicLong flushedOffset = new java.util.concurrent.atomic.AtomicLong();
     /** Every segment that ends at or below this offset is on disk; guarded by {@code durableLock}. */
     private volatile long recoveryPoint;
@@ -154,6 +159,9 @@ public final class PartitionLog implements AutoCloseable {
             }
         }
         pl.logStartOffset = start;
+        long[] cleaned = CheckpointFile.read(dir.resolve(CLEANER_OFFSET_FILE));
+        pl.cleanerOffset = cleaned != null && cleaned.length == 1 ? Math.max(start, cleaned[0]) : start;
+        LogCleaner.deleteStaging(dir);
         pl.publish();
         if (!clean) {
             pl.active.flush(); // what recovery kept may sit only in the page cache
@@ -312,6 +320,19 @@ public final class PartitionLog implements AutoCloseable {
      * replicated log writes ahead of its commit). Writer only.
      */
     public AppendResult appendAhead(ByteBuffer batches) {
+        return appendAhead(batches, false);
+    }
+
+    /**
+     * As {@link #appendAhead}, for batches copied from another replica's log: they may have been
+     * compacted there (fewer records than their offset range; see {@link
+     * RecordBatchHeader#validateStored}). Writer only.
+     */
+    public AppendResult appendStoredAhead(ByteBuffer batches) {
+        return appendAhead(batches, true);
+    }
+
+    private AppendResult appendAhead(ByteBuffer batches, boolean stored) {
         ensureOpen();
         LogConfig cfg = config;
         int start = batches.position();
@@ -322,11 +343,13 @@ public final class PartitionLog implements AutoCloseable {
         int count = 0;
         long records = 0;
         for (int pos = start; pos < limit; count++) {
-            BatchError err = RecordBatchHeader.validate(batches, pos, limit, cfg.maxBatchBytes());
+            BatchError err = stored
+                    ? RecordBatchHeader.validateStored(batches, pos, limit, cfg.maxBatchBytes())
+                    : RecordBatchHeader.validate(batches, pos, limit, cfg.maxBatchBytes());
             if (err != null) {
                 return new AppendResult.Rejected(err, count);
             }
-            records += RecordBatchHeader.recordsCount(batches, pos);
+            records += RecordBatchHeader.lastOffsetDelta(batches, pos) + 1L; // offsets the batch takes
             pos += RecordBatchHeader.sizeBytes(batches, pos);
         }
         long nowMs = clockMs.getAsLong();
@@ -627,6 +650,7 @@ public final class PartitionLog implements AutoCloseable {
             }
         }
         publish();
+        cleanerOffset = Math.min(cleanerOffset, active.nextOffset());
         flushedOffset.accumulateAndGet(active.nextOffset(), Math::min);
         lowerRecoveryPoint(active.baseOffset);
         return active.nextOffset();
@@ -659,6 +683,7 @@ public final class PartitionLog implements AutoCloseable {
         segments.put(base, s);
         active = s;
         logStartOffset = base;
+        cleanerOffset = base;
         CheckpointFile.write(dir.resolve(LOG_START_FILE), base);
     }
 
@@ -674,6 +699,9 @@ public final class PartitionLog implements AutoCloseable {
         ensureOpen();
         LogConfig cfg = config;
         int deleted = 0;
+        if (!cfg.cleanup().delete()) {
+            return 0; // cleanup.policy=compact: the cleaner removes old records, not retention
+        }
         if (cfg.retentionMs() >= 0) {
             long cutoffMs = nowMs - cfg.retentionMs();
             // A wholly expired log would otherwise keep its active segment forever: roll it so it can go.
@@ -906,6 +934,88 @@ public final class PartitionLog implements AutoCloseable {
         } catch (IOException e) {
             throw new StorageException("cannot write clean-shutdown marker", dir, e);
         }
+    }
+
+    // ---- compaction (see LogCleaner)
+
+    /** Where the log cleaner's last pass ended. Any thread. */
+    public long cleanerOffset() {
+        return cleanerOffset;
+    }
+
+    /**
+     * The sealed segments a cleaning pass may rewrite, retained (the caller releases them): from the
+     * first, while each ends at or below {@code bound}, is on disk (below the recovery point), and
+     * holds nothing newer than {@code newestTimestampMs}. Never the active segment. Any thread.
+     */
+    List<Segment> retainCleanable(long bound, long newestTimestampMs) {
+        List<Segment> out = new ArrayList<>();
+        End t = tail;
+        long durable = recoveryPoint;
+        for (Segment seg : segments.values()) {
+            if (seg.baseOffset >= t.activeBaseOffset
+                    || seg.nextOffset() > Math.min(bound, durable)
+                    || seg.maxTimestampMs() > newestTimestampMs) {
+                break;
+            }
+            if (!seg.retain()) {
+                break; // retention or a truncation took it just now: clean what came before
+            }
+            out.add(seg);
+        }
+        return out;
+    }
+
+    /**
+     * Puts a cleaning pass's segments in place of those they were cleaned from, each only if its
+     * source is still part of the log (retention, truncation or a restart may have removed it
+     * since); the others are discarded. Writer only.
+     *
+     * @return the bytes the log shrank by
+     */
+    public long swapCleaned(LogCleaner.Pass pass) {
+        ensureOpen();
+        long saved = 0;
+        boolean swapped = false;
+        try {
+            for (int i = 0; i < pass.sources.size(); i++) {
+                Segment src = pass.sources.get(i);
+                Segment cleaned = pass.cleaned.get(i);
+                if (segments.get(src.baseOffset) != src || src == active) {
+                    LogCleaner.discard(cleaned);
+                    continue;
+                }
+                try {
+                    // The old indexes go first: a crash from here on finds a whole log file (old or
+                    // new) with no index, which the next open rebuilds. Readers holding the old
+                    // segment keep its mappings and its (soon unlinked) file.
+                    Files.deleteIfExists(src.offsetIndex.path);
+                    Files.deleteIfExists(src.timeIndex.path);
+                    CheckpointFile.fsyncDirectory(dir);
+                    cleaned.moveInto(dir);
+                } catch (IOException e) {
+                    LogCleaner.discard(cleaned); // the old log file is still in place (its index is rebuilt at open)
+                    throw new StorageException("cannot put a cleaned segment in place", src.logPath(), e);
+                }
+                segments.put(src.baseOffset, cleaned);
+                src.release(); // the log's own reference; its files now belong to the cleaned segment
+                saved += src.sizeBytes() - (long) cleaned.sizeBytes();
+                swapped = true;
+            }
+        } finally {
+            if (swapped) {
+                try {
+                    CheckpointFile.fsyncDirectory(dir);
+                } catch (IOException e) {
+                    log.warn("{}: cannot fsync the directory after cleaning: {}", dir, e.toString());
+                }
+            }
+        }
+        if (pass.cleanedTo > cleanerOffset && pass.cleanedTo <= end.nextOffset) {
+            cleanerOffset = pass.cleanedTo;
+            CheckpointFile.write(dir.resolve(CLEANER_OFFSET_FILE), pass.cleanedTo);
+        }
+        return saved;
     }
 
     /** Closes the files without sealing or marking: what a crash leaves behind. For tests. */

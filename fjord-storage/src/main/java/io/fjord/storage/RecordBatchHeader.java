@@ -123,6 +123,18 @@ public final class RecordBatchHeader {
      * @return null when the batch is whole and valid, otherwise why not
      */
     public static BatchError validate(ByteBuffer buf, int batchPos, int limit, int maxBatchBytes) {
+        return validate(buf, batchPos, limit, maxBatchBytes, false);
+    }
+
+    /**
+     * As {@link #validate}, for a batch as a log may store it after compaction: it may hold fewer
+     * records than its offset range (none at all for a range whose records were all removed).
+     */
+    public static BatchError validateStored(ByteBuffer buf, int batchPos, int limit, int maxBatchBytes) {
+        return validate(buf, batchPos, limit, maxBatchBytes, true);
+    }
+
+    private static BatchError validate(ByteBuffer buf, int batchPos, int limit, int maxBatchBytes, boolean stored) {
         if (limit - batchPos < LOG_OVERHEAD) {
             return BatchError.TRUNCATED;
         }
@@ -142,7 +154,9 @@ public final class RecordBatchHeader {
         }
         int count = buf.getInt(batchPos + RECORDS_COUNT_OFFSET);
         int lastOffsetDelta = buf.getInt(batchPos + LAST_OFFSET_DELTA_OFFSET);
-        if (count <= 0 || lastOffsetDelta < 0 || count != lastOffsetDelta + 1) {
+        boolean countFits =
+                stored ? count >= 0 && count <= lastOffsetDelta + 1L : count > 0 && count == lastOffsetDelta + 1L;
+        if (lastOffsetDelta < 0 || !countFits) {
             return BatchError.INVALID_RECORD_COUNT;
         }
         if (storedCrc(buf, batchPos) != computeCrc(buf, batchPos, (int) size)) {

@@ -17,6 +17,12 @@ public final class RecordBatchReader {
         void record(long offset, long timestampMs, ByteBuffer key, ByteBuffer value);
     }
 
+    /** As {@link RecordVisitor}, with where the record lies: {@code [start, end)} of the buffer. */
+    @FunctionalInterface
+    interface PlacedRecordVisitor {
+        void record(long offset, long timestampMs, ByteBuffer key, ByteBuffer value, int start, int end);
+    }
+
     private RecordBatchReader() {}
 
     /**
@@ -25,6 +31,12 @@ public final class RecordBatchReader {
      * @throws IllegalArgumentException when the batch is compressed or its records are malformed
      */
     public static void forEachRecord(ByteBuffer buf, int batchPos, RecordVisitor visitor) {
+        forEachPlacedRecord(
+                buf, batchPos, (offset, ts, key, value, start, end) -> visitor.record(offset, ts, key, value));
+    }
+
+    /** As {@link #forEachRecord}, also giving each record's bytes' place in the buffer. */
+    static void forEachPlacedRecord(ByteBuffer buf, int batchPos, PlacedRecordVisitor visitor) {
         if (RecordBatchHeader.compression(buf, batchPos) != 0) {
             throw new IllegalArgumentException("compressed batch: only uncompressed internal batches can be read");
         }
@@ -34,6 +46,7 @@ public final class RecordBatchReader {
         int count = RecordBatchHeader.recordsCount(buf, batchPos);
         int[] pos = {batchPos + RecordBatchHeader.HEADER_SIZE};
         for (int i = 0; i < count; i++) {
+            int recordStart = pos[0];
             int length = (int) readVarlong(buf, pos);
             int recordEnd = pos[0] + length;
             if (length < 0 || recordEnd > end) {
@@ -44,7 +57,8 @@ public final class RecordBatchReader {
             int offsetDelta = (int) readVarlong(buf, pos);
             ByteBuffer key = bytes(buf, pos);
             ByteBuffer value = bytes(buf, pos);
-            visitor.record(baseOffset + offsetDelta, baseTimestamp + timestampDelta, key, value);
+            visitor.record(
+                    baseOffset + offsetDelta, baseTimestamp + timestampDelta, key, value, recordStart, recordEnd);
             pos[0] = recordEnd; // headers are skipped
         }
     }

@@ -31,7 +31,7 @@ final class Segment {
     private static final int SCAN_BUFFER_BYTES = 1024 * 1024;
 
     final long baseOffset;
-    private final Path dir;
+    private Path dir;
     private Path logPath;
     private final FileChannel channel;
     final OffsetIndex offsetIndex;
@@ -255,7 +255,7 @@ final class Segment {
                 }
             }
             int limit = buf.limit();
-            BatchError err = RecordBatchHeader.validate(buf, at, limit, Integer.MAX_VALUE);
+            BatchError err = RecordBatchHeader.validateStored(buf, at, limit, Integer.MAX_VALUE);
             if (err != null) {
                 stopReason = err == BatchError.TRUNCATED ? "torn batch" : "invalid batch: " + err;
                 break;
@@ -607,6 +607,35 @@ final class Segment {
 
     Path dir() {
         return dir;
+    }
+
+    /**
+     * Moves this (sealed, cleaned) segment's files from its staging directory into {@code target},
+     * replacing the files of the segment it supersedes there: the log first (atomically), then the
+     * indexes, whose old versions the caller has already removed. Any file version left by a crash
+     * in between is whole, and a missing index is rebuilt at open.
+     */
+    void moveInto(Path target) throws IOException {
+        Path moved = target.resolve(logPath.getFileName());
+        Files.move(
+                logPath,
+                moved,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        logPath = moved;
+        dir = target;
+        // From here the segment is in place; an index that does not follow is rebuilt at open.
+        for (MappedIndex index : new MappedIndex[] {offsetIndex, timeIndex}) {
+            try {
+                index.renameTo(target.resolve(index.path.getFileName()));
+            } catch (IOException e) {
+                log.warn(
+                        "{}: cannot move index {} in place; the next open rebuilds it: {}",
+                        logPath,
+                        index.path,
+                        e.toString());
+            }
+        }
     }
 
     /**

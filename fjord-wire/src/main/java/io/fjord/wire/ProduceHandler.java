@@ -3,6 +3,8 @@ package io.fjord.wire;
 import io.fjord.broker.AppendOutcome;
 import io.fjord.broker.Broker;
 import io.fjord.broker.PartitionReplica;
+import io.fjord.broker.TopicConfigs;
+import io.fjord.broker.TopicInfo;
 import io.fjord.storage.RecordBatchHeader;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -13,6 +15,8 @@ import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.record.BaseRecords;
 import org.apache.kafka.common.record.MemoryRecords;
+import org.apache.kafka.common.record.Record;
+import org.apache.kafka.common.record.RecordBatch;
 
 /**
  * Produce 3-12. Checks what a broker must refuse before the log sees a batch (one v2 batch per
@@ -60,6 +64,9 @@ final class ProduceHandler {
                 }
                 ByteBuffer batch = batchOf(pd.records());
                 String bad = check(batch, ctx.version());
+                if (bad == null && compacted(td.name()) && hasKeylessRecord(batch)) {
+                    bad = "compacted topic " + td.name() + " cannot accept a record without a key";
+                }
                 if (bad != null) {
                     Errors e = bad.startsWith("zstd")
                             ? Errors.UNSUPPORTED_COMPRESSION_TYPE
@@ -80,6 +87,28 @@ final class ProduceHandler {
         }
         return CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0]))
                 .thenApply(v -> acks == 0 ? Response.NONE : ctx.respond(resp));
+    }
+
+    private boolean compacted(String topic) {
+        TopicInfo t = broker.topic(topic);
+        return t != null && TopicConfigs.isCompacted(t.configs());
+    }
+
+    /** Whether any record of the (checked) batch lacks a key, as a compacted topic refuses (Kafka too). */
+    private static boolean hasKeylessRecord(ByteBuffer batch) {
+        try {
+            for (RecordBatch b :
+                    MemoryRecords.readableRecords(batch.duplicate()).batches()) {
+                for (Record r : b) {
+                    if (!r.hasKey()) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        } catch (RuntimeException e) {
+            return true; // records that cannot be read are refused like keyless ones
+        }
     }
 
     private static void fail(ProduceResponseData.PartitionProduceResponse pr, Errors e, String message) {
