@@ -200,7 +200,7 @@ public final class LocalReplica implements PartitionReplica {
 
     @Override
     public ReadResult read(long offset, int maxBytes) {
-        return partitionLog.read(offset, maxBytes);
+        return partitionLog.readRecords(offset, maxBytes);
     }
 
     @Override

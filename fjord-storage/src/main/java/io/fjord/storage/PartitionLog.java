@@ -386,7 +386,17 @@ public final class PartitionLog implements AutoCloseable {
      * any thread. The caller must close the returned slice.
      */
     public ReadResult read(long offset, int maxBytes) {
-        return read(offset, maxBytes, false);
+        return read(offset, maxBytes, false, false);
+    }
+
+    /**
+     * Reads like {@link #read}, for a consumer: where the batches from {@code offset} to the end of a
+     * sealed segment hold no record at all (the cleaner left only empty batches there), the read
+     * moves on to the next segment. Clients such as librdkafka take a fetch that yields no record
+     * for one that was too small, and give up after a few. Any thread.
+     */
+    public ReadResult readRecords(long offset, int maxBytes) {
+        return read(offset, maxBytes, false, true);
     }
 
     /**
@@ -394,10 +404,10 @@ public final class PartitionLog implements AutoCloseable {
      * watermark (a replication leader sends those to its followers). Any thread.
      */
     public ReadResult readAhead(long offset, int maxBytes) {
-        return read(offset, maxBytes, true);
+        return read(offset, maxBytes, true, false);
     }
 
-    private ReadResult read(long offset, int maxBytes, boolean toLogEnd) {
+    private ReadResult read(long offset, int maxBytes, boolean toLogEnd, boolean skipEmpty) {
         ByteBuffer header = ByteBuffer.allocate(RecordBatchHeader.HEADER_SIZE);
         while (true) {
             End e = toLogEnd ? tail : end;
@@ -424,6 +434,15 @@ public final class PartitionLog implements AutoCloseable {
                             seg.logPath(), seg.baseOffset, endPos, "no batch holds offset " + offset);
                 }
                 long firstBatchOffset = RecordBatchHeader.baseOffset(header, 0);
+                if (skipEmpty
+                        && RecordBatchHeader.recordsCount(header, 0) == 0
+                        && seg.baseOffset != e.activeBaseOffset
+                        && seg.nextOffset() < e.nextOffset
+                        && seg.noRecordsFrom(pos, endPos, header)) {
+                    offset = seg.nextOffset(); // nothing but empty batches to the segment's end
+                    seg.release();
+                    continue;
+                }
                 int endRead = seg.readEndPosition(pos, maxBytes, endPos, header);
                 return new LogSlice(seg, pos, endRead - pos, firstBatchOffset, start, e.nextOffset);
             } catch (RuntimeException ex) {

@@ -376,6 +376,19 @@ final class Segment {
         return -1;
     }
 
+    /** Whether every batch from {@code position} to {@code endPosition} holds no record. */
+    boolean noRecordsFrom(int position, int endPosition, ByteBuffer header) {
+        long pos = position;
+        while (pos < endPosition) {
+            readFully(header.clear(), pos);
+            if (RecordBatchHeader.recordsCount(header, 0) != 0) {
+                return false;
+            }
+            pos += checkedSize(header, pos);
+        }
+        return true;
+    }
+
     /**
      * The end of a read that starts at the batch at {@code startPosition}: whole batches only, at
      * most {@code maxBytes} unless the first batch alone is larger, never past {@code endPosition}.

@@ -76,7 +76,9 @@ class LogCleanerTest {
                         log.close();
                     }
                     log = PartitionLog.open(d, config, clock::get);
-                    assertThat(readAll(log)).as("seed %d round %d after reopening", seed, round).isEqualTo(expected);
+                    assertThat(readAll(log))
+                            .as("seed %d round %d after reopening", seed, round)
+                            .isEqualTo(expected);
                     assertThat(log.cleanerOffset()).isEqualTo(pass.cleanedTo());
                 }
             } finally {
@@ -143,13 +145,57 @@ class LogCleanerTest {
                 write(log, rnd, written, 1);
             }
             log.roll();
-            assertThat(LogCleaner.prepare(log, log.highWatermark(), clock.get())).isNull();
+            assertThat(LogCleaner.prepare(log, log.highWatermark(), clock.get()))
+                    .isNull();
             while (log.sizeBytes() - cleanBytes < 2 * cleanBytes) {
                 write(log, rnd, written, 1);
             }
             log.roll();
-            assertThat(LogCleaner.prepare(log, log.highWatermark(), clock.get())).isNotNull();
+            assertThat(LogCleaner.prepare(log, log.highWatermark(), clock.get()))
+                    .isNotNull();
         }
+    }
+
+    @Test
+    void consumerReadsSkipSegmentsLeftWithOnlyEmptyBatches() throws IOException {
+        List<Rec> written = new ArrayList<>();
+        try (PartitionLog log = PartitionLog.open(dir, compacted(0), clock::get)) {
+            Random rnd = new Random(5);
+            write(log, rnd, written, 100); // many segments of keys k0..k14
+            for (int i = 0; i < 40; i++) { // later values for every key: the old segments empty out
+                RecordBatchBuilder b = new RecordBatchBuilder();
+                for (int k = 0; k < 15; k++) {
+                    b.add(bytes("k" + k), bytes("late"), clock.incrementAndGet());
+                }
+                log.append(b.build());
+            }
+            log.roll();
+            log.swapCleaned(LogCleaner.prepare(log, log.highWatermark(), clock.get()));
+            long emptied = -1;
+            for (long base : log.segmentBaseOffsets()) {
+                try (LogSlice s = (LogSlice) log.read(base, 1 << 20)) { // a whole segment
+                    ByteBuffer b = s.toByteBuffer();
+                    if (emptied < 0 && b.hasRemaining() && recordsIn(b) == 0) {
+                        emptied = base;
+                    }
+                }
+            }
+            assertThat(emptied).as("a segment left with only empty batches").isNotNegative();
+            try (LogSlice plain = (LogSlice) log.read(emptied, 1 << 20);
+                    LogSlice forConsumer = (LogSlice) log.readRecords(emptied, 1 << 20)) {
+                assertThat(plain.firstBatchOffset()).isEqualTo(emptied);
+                assertThat(forConsumer.firstBatchOffset()).isGreaterThan(emptied);
+                assertThat(recordsIn(forConsumer.toByteBuffer())).isPositive();
+            }
+        }
+    }
+
+    private static int recordsIn(ByteBuffer b) {
+        int records = 0;
+        for (int pos = 0; pos < b.limit(); pos += RecordBatchHeader.sizeBytes(b, pos)) {
+            records += RecordBatchHeader.recordsCount(b, pos);
+        }
+        return records;
     }
 
     /** What the log must hold after passes that cleaned everything below {@code cleanedTo}. */
@@ -163,9 +209,7 @@ class LogCleanerTest {
         List<Rec> out = new ArrayList<>();
         for (Rec r : written) {
             boolean keep = r.offset() >= cleanedTo
-                    || (r.key() != null
-                            && latest.get(r.key()) == r.offset()
-                            && !(r.value() == null && dropTombstones));
+                    || (r.key() != null && latest.get(r.key()) == r.offset() && !(r.value() == null && dropTombstones));
             if (keep) {
                 out.add(r);
             }

@@ -1,0 +1,196 @@
+package io.fjord.wire;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A compacted topic ({@code cleanup.policy=compact}) with the official Java client and kcat: the
+ * broker's cleaner removes superseded records and deleted keys in the background, and readers from
+ * the beginning get the latest value of every key and reach the end across the offset gaps and
+ * empty batches the cleaner leaves.
+ */
+class CompactionTest {
+    private static final String TOPIC = "prices";
+    private static final TopicPartition TP = new TopicPartition(TOPIC, 0);
+    private static final int KEYS = 10;
+    private static final int RECORDS = 3_000;
+
+    @TempDir
+    Path dir;
+
+    TestServer fjord;
+
+    @BeforeEach
+    void start() throws Exception {
+        fjord = new TestServer(dir.resolve("data"));
+    }
+
+    @AfterEach
+    void stop() {
+        fjord.close();
+    }
+
+    @Test
+    void theCleanerKeepsTheLatestValueOfEveryKeyForEveryClient() throws Exception {
+        try (Admin admin = Admin.create(fjord.clientProps())) {
+            admin.createTopics(List.of(new NewTopic(TOPIC, 1, (short) 1)
+                            .configs(Map.of(
+                                    "cleanup.policy", "compact",
+                                    "segment.bytes", "4096",
+                                    "min.cleanable.dirty.ratio", "0.01",
+                                    "delete.retention.ms", "0"))))
+                    .all()
+                    .get();
+        }
+        Map<String, String> latest = new LinkedHashMap<>();
+        long end;
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (int i = 0; i < RECORDS; i++) {
+                String key = "k" + (i % KEYS);
+                String value = "price-" + i;
+                producer.send(new ProducerRecord<>(TOPIC, key, value));
+                latest.put(key, value);
+                if (i % 50 == 0) {
+                    producer.flush(); // many small batches, many segments
+                }
+            }
+            producer.send(new ProducerRecord<>(TOPIC, "k9", null)); // k9 is deleted
+            latest.remove("k9");
+            // Enough after the tombstone that its segment is sealed and can be cleaned.
+            for (int i = 0; i < 200; i++) {
+                producer.send(new ProducerRecord<>(TOPIC, "k" + (i % 3), "late-" + i));
+                latest.put("k" + (i % 3), "late-" + i);
+                if (i % 50 == 0) {
+                    producer.flush();
+                }
+            }
+            end = producer.send(new ProducerRecord<>(TOPIC, "k0", "last")).get().offset() + 1;
+            latest.put("k0", "last");
+
+            // A compacted topic refuses records without a key.
+            assertThatThrownBy(() -> producer.send(new ProducerRecord<>(TOPIC, null, "no key"))
+                            .get())
+                    .isInstanceOf(ExecutionException.class)
+                    .cause()
+                    .isInstanceOf(InvalidRecordException.class);
+        }
+
+        // The cleaner runs in the background: poll until most records are gone.
+        List<ConsumerRecord<String, String>> read = readAll(end);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (read.size() > (RECORDS + 200) / 4) { // each read takes a while: no pause needed
+            assertThat(System.nanoTime())
+                    .as("%d records still there", read.size())
+                    .isLessThan(deadline);
+            read = readAll(end);
+        }
+        assertThat(lastValues(read)).isEqualTo(latest);
+        assertThat(read).extracting(ConsumerRecord::key).doesNotContain("k9");
+        long previous = -1;
+        for (ConsumerRecord<String, String> r : read) {
+            assertThat(r.offset()).isGreaterThan(previous);
+            previous = r.offset();
+        }
+
+        Optional<Path> kcat = ExternalCommand.onPath("kcat", "kafkacat");
+        if (kcat.isPresent()) {
+            ExternalCommand.Result r = ExternalCommand.run(
+                    List.of(
+                            kcat.get().toString(),
+                            "-b",
+                            fjord.bootstrap(),
+                            "-C",
+                            "-t",
+                            TOPIC,
+                            "-o",
+                            "beginning",
+                            "-e",
+                            "-f",
+                            "%o\t%k\t%s\n"),
+                    dir,
+                    "",
+                    Duration.ofSeconds(30));
+            assertThat(r.exitCode()).as(r.toString()).isZero();
+            Map<String, String> kcatLatest = new LinkedHashMap<>();
+            for (String line : r.stdout().split("\n")) {
+                String[] f = line.split("\t", -1);
+                if (f.length == 3) {
+                    kcatLatest.put(f[1], f[2]);
+                }
+            }
+            assertThat(kcatLatest).isEqualTo(latest);
+        }
+
+        // The cleaned log survives a restart as it is.
+        fjord.restart();
+        assertThat(lastValues(readAll(end))).isEqualTo(latest);
+    }
+
+    private KafkaProducer<String, String> producer() {
+        Properties p = fjord.clientProps();
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        return new KafkaProducer<>(p);
+    }
+
+    /** Every record from the beginning up to {@code end}, which the consumer's position must reach. */
+    private List<ConsumerRecord<String, String>> readAll(long end) {
+        Properties p = fjord.clientProps();
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 1024); // many fetches, starting inside gaps
+        List<ConsumerRecord<String, String>> out = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+            consumer.assign(List.of(TP));
+            consumer.seekToBeginning(List.of(TP));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (consumer.position(TP) < end) {
+                assertThat(System.nanoTime())
+                        .as("position %d, end %d", consumer.position(TP), end)
+                        .isLessThan(deadline);
+                consumer.poll(Duration.ofMillis(100)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, String> lastValues(List<ConsumerRecord<String, String>> records) {
+        Map<String, String> out = new HashMap<>();
+        for (ConsumerRecord<String, String> r : records) {
+            if (r.value() == null) {
+                out.remove(r.key());
+            } else {
+                out.put(r.key(), r.value());
+            }
+        }
+        return out;
+    }
+}
