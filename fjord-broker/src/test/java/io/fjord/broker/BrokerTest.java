@@ -172,12 +172,12 @@ class BrokerTest {
     }
 
     @Test
-    void shouldRefuseCompactedTopic() throws IOException {
+    void shouldRefuseAnUnknownCleanupPolicy() throws IOException {
         Map.Entry<Broker.CreateResult, String> r =
-                broker.createTopic("orders", 1, 1, Map.of("cleanup.policy", "compact"), false);
+                broker.createTopic("orders", 1, 1, Map.of("cleanup.policy", "shred"), false);
 
         assertThat(r.getKey()).isEqualTo(Broker.CreateResult.INVALID_CONFIG);
-        assertThat(r.getValue()).contains("compact");
+        assertThat(r.getValue()).contains("cleanup.policy");
         assertThat(userTopics()).isEmpty();
         assertThat(partitionDirs("orders")).isEmpty();
     }
@@ -310,8 +310,8 @@ class BrokerTest {
     void shouldRefuseInvalidOrUnknownConfigChangesAndHonourValidateOnly() {
         create("orders", 1, 1, Map.of());
 
-        assertThat(broker.alterTopicConfigs("orders", Map.of("cleanup.policy", "compact"), Set.of(), false))
-                .contains("compact");
+        assertThat(broker.alterTopicConfigs("orders", Map.of("cleanup.policy", "compact,shred"), Set.of(), false))
+                .contains("cleanup.policy");
         assertThat(broker.alterTopicConfigs("orders", Map.of("segment.bytes", "-5"), Set.of(), false))
                 .contains("segment.bytes");
         assertThat(broker.alterTopicConfigs("unknown", Map.of("retention.ms", "1"), Set.of(), false))

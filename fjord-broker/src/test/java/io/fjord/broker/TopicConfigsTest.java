@@ -23,7 +23,12 @@ class TopicConfigsTest {
                         Map.entry(TopicConfigs.MAX_MESSAGE_BYTES, "2048"),
                         Map.entry(TopicConfigs.INDEX_INTERVAL_BYTES, "512"),
                         Map.entry(TopicConfigs.FLUSH_MESSAGES, "10"),
-                        Map.entry(TopicConfigs.FLUSH_MS, "500"));
+                        Map.entry(TopicConfigs.FLUSH_MS, "500"),
+                        Map.entry(TopicConfigs.MIN_CLEANABLE_DIRTY_RATIO, "0.5"),
+                        Map.entry(TopicConfigs.MIN_COMPACTION_LAG_MS, "0"),
+                        Map.entry(TopicConfigs.MAX_COMPACTION_LAG_MS, Long.toString(Long.MAX_VALUE)),
+                        Map.entry(TopicConfigs.DELETE_RETENTION_MS, "86400000"),
+                        Map.entry(TopicConfigs.MESSAGE_TIMESTAMP_TYPE, "CreateTime"));
     }
 
     @Test
@@ -52,22 +57,67 @@ class TopicConfigsTest {
     }
 
     @Test
-    void shouldRefuseCompactionWithClearMessage() {
-        assertThat(TopicConfigs.validate(Map.of(TopicConfigs.CLEANUP_POLICY, "compact"), DEFAULTS))
-                .contains("cleanup.policy=compact")
-                .contains("no log compaction")
-                .contains("use delete");
-        assertThat(TopicConfigs.validate(Map.of(TopicConfigs.CLEANUP_POLICY, "compact,delete"), DEFAULTS))
-                .contains("not supported");
-        assertThat(TopicConfigs.validate(Map.of(TopicConfigs.CLEANUP_POLICY, "delete"), DEFAULTS))
+    void shouldTakeTheCleanupPoliciesKafkaHasAndNothingElse() {
+        for (String ok : new String[] {"delete", "compact", "compact,delete", "delete, compact"}) {
+            assertThat(TopicConfigs.validate(Map.of(TopicConfigs.CLEANUP_POLICY, ok), DEFAULTS))
+                    .as(ok)
+                    .isNull();
+        }
+        for (String bad : new String[] {"", "shred", "compact,shred", ","}) {
+            assertThat(TopicConfigs.validate(Map.of(TopicConfigs.CLEANUP_POLICY, bad), DEFAULTS))
+                    .as(bad)
+                    .contains("cleanup.policy must be delete, compact or compact,delete");
+        }
+        LogConfig.Cleanup both = TopicConfigs.toLogConfig(
+                        Map.of(TopicConfigs.CLEANUP_POLICY, "compact,delete"), DEFAULTS)
+                .cleanup();
+        assertThat(both.compact()).isTrue();
+        assertThat(both.delete()).isTrue();
+        assertThat(TopicConfigs.isCompacted(Map.of(TopicConfigs.CLEANUP_POLICY, "compact")))
+                .isTrue();
+        assertThat(TopicConfigs.isCompacted(Map.of(TopicConfigs.CLEANUP_POLICY, "delete")))
+                .isFalse();
+        assertThat(TopicConfigs.isCompacted(Map.of())).isFalse();
+    }
+
+    @Test
+    void shouldMapTheCompactionSettings() {
+        LogConfig.Cleanup c = TopicConfigs.toLogConfig(
+                        Map.of(
+                                TopicConfigs.CLEANUP_POLICY, "compact",
+                                TopicConfigs.MIN_CLEANABLE_DIRTY_RATIO, "0.25",
+                                TopicConfigs.MIN_COMPACTION_LAG_MS, "10",
+                                TopicConfigs.MAX_COMPACTION_LAG_MS, "20",
+                                TopicConfigs.DELETE_RETENTION_MS, "30"),
+                        DEFAULTS)
+                .cleanup();
+        assertThat(c).isEqualTo(new LogConfig.Cleanup(false, true, 0.25, 10, 20, 30));
+        assertThat(TopicConfigs.validate(Map.of(TopicConfigs.MIN_CLEANABLE_DIRTY_RATIO, "1.5"), DEFAULTS))
+                .contains("between 0 and 1");
+        assertThat(TopicConfigs.validate(Map.of(TopicConfigs.MIN_CLEANABLE_DIRTY_RATIO, "half"), DEFAULTS))
+                .contains("must be a number");
+        assertThat(TopicConfigs.validate(
+                        Map.of(TopicConfigs.MIN_COMPACTION_LAG_MS, "20", TopicConfigs.MAX_COMPACTION_LAG_MS, "10"),
+                        DEFAULTS))
+                .startsWith("invalid topic configs");
+    }
+
+    @Test
+    void shouldTakeOnlyCreateTimeAsTheTimestampType() {
+        assertThat(TopicConfigs.validate(Map.of(TopicConfigs.MESSAGE_TIMESTAMP_TYPE, "CreateTime"), DEFAULTS))
                 .isNull();
+        assertThat(TopicConfigs.validate(Map.of(TopicConfigs.MESSAGE_TIMESTAMP_TYPE, "LogAppendTime"), DEFAULTS))
+                .contains("not supported")
+                .contains("CreateTime");
     }
 
     @Test
     void shouldRefuseNegativeValues() {
         for (String key : TopicConfigs.defaults(DEFAULTS).keySet()) {
-            if (key.equals(TopicConfigs.CLEANUP_POLICY)) {
-                continue;
+            if (key.equals(TopicConfigs.CLEANUP_POLICY)
+                    || key.equals(TopicConfigs.MESSAGE_TIMESTAMP_TYPE)
+                    || key.equals(TopicConfigs.MIN_CLEANABLE_DIRTY_RATIO)) {
+                continue; // not numbers of that kind: tested on their own
             }
             assertThat(TopicConfigs.validate(Map.of(key, "-2"), DEFAULTS))
                     .as(key)

@@ -79,7 +79,7 @@ class TopicCommandTest {
 
     @Test
     void shouldFailWithExitOneOnAConfigTheBrokerRejects() {
-        CliNode.Result r = fjord.run("topic", "create", "compacted", "--config", "cleanup.policy=compact");
+        CliNode.Result r = fjord.run("topic", "create", "compacted", "--config", "cleanup.policy=shred");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).startsWith("fjord topic create: ").contains("cleanup.policy");
     }

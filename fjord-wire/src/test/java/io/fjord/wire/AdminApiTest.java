@@ -80,11 +80,11 @@ class AdminApiTest {
                         .get())
                 .hasCauseInstanceOf(InvalidReplicationFactorException.class);
         assertThatThrownBy(() -> admin.createTopics(
-                                List.of(new NewTopic("c", 1, (short) 1).configs(Map.of("cleanup.policy", "compact"))))
+                                List.of(new NewTopic("c", 1, (short) 1).configs(Map.of("cleanup.policy", "shred"))))
                         .all()
                         .get())
                 .hasCauseInstanceOf(InvalidConfigurationException.class)
-                .hasMessageContaining("compaction");
+                .hasMessageContaining("cleanup.policy");
 
         admin.deleteTopics(List.of("a")).all().get();
         assertThat(admin.listTopics().names().get()).doesNotContain("a");
