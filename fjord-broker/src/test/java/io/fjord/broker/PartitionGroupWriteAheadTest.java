@@ -36,6 +36,8 @@ class PartitionGroupWriteAheadTest {
     Path dir;
 
     private final List<AutoCloseable> toClose = new ArrayList<>();
+    /** The partition's log settings in nodes opened from now on. */
+    private LogConfig config = CONFIG;
 
     @AfterEach
     void close() throws Exception {
@@ -47,9 +49,10 @@ class PartitionGroupWriteAheadTest {
     private record Node(LogManager logs, PartitionGroup group, Path state) {}
 
     private Node open(String name, byte[] checkpoint, long index) {
-        LogManager logs = LogManager.open(dir.resolve(name).resolve("data"), id -> CONFIG, System::currentTimeMillis);
+        LogConfig c = config;
+        LogManager logs = LogManager.open(dir.resolve(name).resolve("data"), id -> c, System::currentTimeMillis);
         toClose.add(logs);
-        PartitionGroup g = new PartitionGroup(1, logs, id -> CONFIG, new PartitionGroup.Listener() {
+        PartitionGroup g = new PartitionGroup(1, logs, id -> c, new PartitionGroup.Listener() {
             @Override
             public void leaderReady(int groupNo, long term) {}
 
@@ -114,6 +117,38 @@ class PartitionGroupWriteAheadTest {
         n.group().write(3, 2, header(), TestBatches.plain(5), true);
         assertThat(reply(n.group().apply(3, 2, header()))).isEqualTo(new AppendOutcome.Appended(4, 8, 0, false));
         assertThat(log(n).highWatermark()).isEqualTo(9);
+    }
+
+    @Test
+    void theCleanerLeavesWhatAFollowerMayStillReadUntilACheckpointCoversIt() {
+        config = LogConfig.DEFAULT
+                .withSegmentBytes(1024)
+                .withCleanup(LogConfig.Cleanup.DELETE.withPolicy(false, true).withMinCleanableDirtyRatio(0));
+        Node n = open("a", null, 0);
+        n.group().reconcile(i -> -1);
+        int entries = 60;
+        for (long i = 1; i <= entries; i++) {
+            n.group().write(i, 1, header(), TestBatches.plain(2), true); // keys k0 and k1 each time
+            n.group().apply(i, 1, header());
+        }
+        PartitionLog pl = log(n);
+        assertThat(pl.segmentCount()).isGreaterThan(3);
+        pl.makeDurable(pl.highWatermark()); // on disk: only what Raft may still read holds the cleaner back
+        long size = pl.sizeBytes();
+        ByteBuffer first = n.group().read(1, header());
+
+        n.group().clean(System.currentTimeMillis());
+        assertThat(pl.sizeBytes())
+                .as("every entry may still be read for a follower")
+                .isEqualTo(size);
+        assertThat(n.group().read(1, header())).isEqualTo(first);
+
+        ReplicatedStateMachine.Checkpoint taken = n.group().checkpoint(entries);
+        taken.makeDurable().run();
+        n.group().checkpointed(entries, entries + 1); // Raft's log now starts after every entry
+        n.group().clean(System.currentTimeMillis());
+        assertThat(pl.sizeBytes()).isLessThan(size);
+        assertThat(pl.cleanerOffset()).isPositive();
     }
 
     @Test

@@ -147,7 +147,9 @@ public final class LogCleaner {
 
         // 2. The cleaned copy of every segment where something goes.
         Path staging = dir.resolve(STAGING_DIR);
-        Files.createDirectories(staging);
+        if (!Files.isDirectory(staging)) {
+            Files.createDirectory(staging); // not createDirectories: a deleted partition's directory stays gone
+        }
         List<Segment> from = new ArrayList<>();
         List<Segment> to = new ArrayList<>();
         long read = 0;
