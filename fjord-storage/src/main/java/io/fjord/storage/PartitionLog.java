@@ -160,7 +160,9 @@ public final class PartitionLog implements AutoCloseable {
         }
         pl.logStartOffset = start;
         long[] cleaned = CheckpointFile.read(dir.resolve(CLEANER_OFFSET_FILE));
-        pl.cleanerOffset = cleaned != null && cleaned.length == 1 ? Math.max(start, cleaned[0]) : start;
+        pl.cleanerOffset = cleaned != null && cleaned.length == 1
+                ? Math.min(Math.max(start, cleaned[0]), pl.active.nextOffset()) // a truncation may have cut below it
+                : start;
         LogCleaner.deleteStaging(dir);
         pl.publish();
         if (!clean) {
