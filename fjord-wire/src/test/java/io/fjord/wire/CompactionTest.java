@@ -3,6 +3,8 @@ package io.fjord.wire;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.fjord.broker.BrokerConfig;
+import io.fjord.broker.ClusterConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,7 +51,11 @@ class CompactionTest {
 
     @BeforeEach
     void start() throws Exception {
-        fjord = new TestServer(dir.resolve("data"));
+        // Checkpoints every 64 Raft entries: what a follower may still read from the log is not
+        // cleaned until a checkpoint covers it (whether writes go solo or through Raft entries).
+        fjord = new TestServer(BrokerConfig.defaults(dir.resolve("data"), 0)
+                .withIoThreads(2)
+                .withCluster(ClusterConfig.DEFAULT.withRaftLog(64, 8 << 20)));
     }
 
     @AfterEach
