@@ -915,7 +915,10 @@ final class PartitionGroup implements ReplicatedStateMachine {
      * One log-cleaner pass over each compacted partition of the group that is due (docs/architecture.md,
      * "Compaction"). The copies are written without the partition's lock and swapped in under it.
      * Never below what a Raft follower may still ask this replica for: an entry not yet covered by a
-     * checkpoint is read back from the partition log as written. On the broker's cleaner thread.
+     * checkpoint is read back from the partition log as written. While solo writes are noted, no
+     * member can replay entries: one that joins first gets a checkpoint covering all that is applied
+     * (leaving solo takes it), so up to the high watermark is cleanable. On the broker's cleaner
+     * thread.
      */
     void clean(long nowMs) {
         for (Map.Entry<PartitionId, Slot> e : slots.entrySet()) {
@@ -925,7 +928,9 @@ final class PartitionGroup implements ReplicatedStateMachine {
             if (!pl.config().cleanup().compact()) {
                 continue;
             }
-            long bound = Math.min(firstOffsetRaftMayRead(e.getKey(), slot.topicId()), pl.highWatermark());
+            long bound = soloNoted
+                    ? pl.highWatermark()
+                    : Math.min(firstOffsetRaftMayRead(e.getKey(), slot.topicId()), pl.highWatermark());
             try {
                 LogCleaner.Pass pass = LogCleaner.prepare(pl, bound, nowMs);
                 if (pass == null) {

@@ -152,6 +152,27 @@ class PartitionGroupWriteAheadTest {
     }
 
     @Test
+    void inSoloModeTheCleanerGoesUpToTheHighWatermark() {
+        config = LogConfig.DEFAULT
+                .withSegmentBytes(1024)
+                .withCleanup(LogConfig.Cleanup.DELETE.withPolicy(false, true).withMinCleanableDirtyRatio(0));
+        Node n = open("a", null, 0);
+        n.group().reconcile(i -> -1);
+        for (long i = 1; i <= 60; i++) { // through Raft entries, before solo writes began
+            n.group().write(i, 1, header(), TestBatches.plain(2), true);
+            n.group().apply(i, 1, header());
+        }
+        PartitionLog pl = log(n);
+        pl.makeDurable(pl.highWatermark());
+        long size = pl.sizeBytes();
+        assertThat(n.group().beginSolo()).isTrue();
+        // No checkpoint covers those entries, but a member can only join through one taken when
+        // solo writes end, so none of them will be read back.
+        n.group().clean(System.currentTimeMillis());
+        assertThat(pl.sizeBytes()).isLessThan(size);
+    }
+
+    @Test
     void followerFedFromTheLeadersReadsHoldTheSameBytesAndVerdicts() throws IOException {
         Node leader = open("leader", null, 0);
         Node follower = open("follower", null, 0);
